@@ -1,0 +1,35 @@
+"""Test-session environment, shared by nbval (notebooks/) and the tests (tests/).
+
+Every notebook executed in this session runs with the smoke profile and writes its metrics into
+one folder, so each notebook is executed once and serves both nbval and the metrics checks.
+Where ../shared/data exists (development machines and CI), the mirror and the real datasets are
+used; elsewhere notebooks fall back to their synthetic stand-ins and say so.
+"""
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+SHARED = (ROOT.parent / "shared" / "data").resolve()
+TEST_OUT = ROOT / "build" / "test-outputs"
+
+
+def pytest_configure(config):
+    os.environ["COURSE_PROFILE"] = "smoke"
+    os.environ["COURSE_OUTPUT_DIR"] = str(TEST_OUT)
+    os.environ.setdefault("COURSE_DATA_HOME", str(ROOT / "build" / "test-cache"))
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    if SHARED.is_dir():
+        os.environ.setdefault("COURSE_DATA_MIRROR", str(SHARED / "mirror"))
+        os.environ.setdefault("COURSE_DATA_ROOT", str(SHARED))
+    if not hasattr(config, "workerinput"):
+        shutil.rmtree(TEST_OUT, ignore_errors=True)  # never read a metrics file from an earlier session
+        TEST_OUT.mkdir(parents=True, exist_ok=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if type(item).__name__ == "IPyNbCell" or type(item).__module__.startswith("nbval"):
+            item.add_marker(pytest.mark.slow)

@@ -1,0 +1,77 @@
+"""Paths and names configured in one place (taught in 00_setup).
+
+Everything a learner might want to move (the data cache, the mirrors) is read from an
+environment variable with a sensible per-user default, so notebooks never hard-code paths.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: The repository every "Open in Colab" badge points to. Change it here, and only here, in a fork.
+REPO_URL = "https://github.com/cnn-course/cnn-image-classification"
+REPO_BRANCH = "main"
+
+#: The repository checkout this package was imported from (None when installed from a wheel).
+PACKAGE_DIR = Path(__file__).resolve().parent
+_REPO_ROOT = PACKAGE_DIR.parent
+REPO_ROOT: Path | None = _REPO_ROOT if (_REPO_ROOT / "pyproject.toml").exists() else None
+
+
+def manifest_dir() -> Path:
+    """Folder of dataset manifests: the repo's ``data_manifest/`` or the copy inside the wheel."""
+    if REPO_ROOT is not None and (REPO_ROOT / "data_manifest").is_dir():
+        return REPO_ROOT / "data_manifest"
+    return PACKAGE_DIR / "data_manifest"
+
+
+def data_home() -> Path:
+    """The data cache: ``$COURSE_DATA_HOME`` or ``~/.cache/cnn-course`` (XDG-style)."""
+    env = os.environ.get("COURSE_DATA_HOME")
+    if env:
+        return Path(env).expanduser().resolve()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return (base / "cnn-course").resolve()
+
+
+def _split_paths(value: str | None) -> list[str]:
+    if not value:
+        return []
+    # os.pathsep separates local folders; spaces separate URLs (which contain ':').
+    parts: list[str] = []
+    for chunk in value.split():
+        if "://" in chunk:
+            parts.append(chunk)
+        else:
+            parts.extend(p for p in chunk.split(os.pathsep) if p)
+    return parts
+
+
+def mirrors() -> list[str]:
+    """Mirrors tried before the origin: ``$COURSE_DATA_MIRROR`` (folders or base URLs)."""
+    out = []
+    for m in _split_paths(os.environ.get("COURSE_DATA_MIRROR")):
+        out.append(m if "://" in m else str(Path(m).expanduser().resolve()))
+    return out
+
+
+def data_roots() -> list[Path]:
+    """Folders of already-downloaded datasets, one sub-folder per dataset (``$COURSE_DATA_ROOT``).
+
+    A dataset is found there under any of its manifest's ``local_names``. This is how an
+    instructor points every notebook at a shared drive without passing ``data_dir`` to each.
+    """
+    return [Path(p).expanduser().resolve() for p in _split_paths(os.environ.get("COURSE_DATA_ROOT"))]
+
+
+def colab_url(notebook_stem: str) -> str:
+    """The Colab link for a notebook, built from :data:`REPO_URL`."""
+    path = REPO_URL.replace("https://github.com/", "")
+    return f"https://colab.research.google.com/github/{path}/blob/{REPO_BRANCH}/notebooks/{notebook_stem}.ipynb"
+
+
+def colab_badge(notebook_stem: str) -> str:
+    """Markdown for the "Open in Colab" badge of a notebook."""
+    return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            f"({colab_url(notebook_stem)})")

@@ -1,0 +1,211 @@
+"""Resolving a dataset for a notebook: ``data_dir`` > ``$COURSE_DATA_ROOT`` > cache > mirror >
+download > synthetic (taught in 00_setup; used by every notebook through ``run.get_data``).
+
+``data_source`` decides what happens when no real copy can be had:
+``auto`` falls back to the synthetic stand-in with a loud banner, ``real`` stops with a clear
+error naming what to do, ``synthetic`` always uses the stand-in.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import manifest as _manifest
+from . import synthetic as _synthetic
+from .config import data_home, data_roots
+from .fetch import DataUnavailable, fetch
+
+DATA_SOURCES = ("auto", "real", "synthetic")
+
+
+@dataclass
+class DataInfo:
+    """Where a dataset came from; ``provenance()`` goes into the metrics file."""
+    name: str
+    title: str
+    root: Path
+    source: str                  # data_dir / cache / mirror / download / package / synthetic / unavailable
+    origin: str = ""
+    synthetic: bool = False
+    licence: str = ""
+    homepage: str = ""
+    counts: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def real(self) -> bool:
+        return not self.synthetic and self.source != "unavailable"
+
+    def provenance(self) -> dict:
+        return {"dataset": self.name, "title": self.title, "source": self.source, "origin": self.origin,
+                "real": self.real, "synthetic": self.synthetic, "licence": self.licence,
+                "homepage": self.homepage, "counts": self.counts, "notes": self.notes}
+
+
+def banner(info: DataInfo) -> str:
+    return ("!" * 78 + f"\nSYNTHETIC STAND-IN DATA for {info.title}.\n"
+            "These images are generated shapes and colours, not the real dataset. The notebook runs\n"
+            "end to end, but every number below says nothing about the real task.\n"
+            f"Why: {info.origin}\n" + "!" * 78)
+
+
+def _from_roots(m: _manifest.Manifest) -> Path | None:
+    for root in data_roots():
+        for local in m.local_names:
+            if (root / local).is_dir():
+                return root / local
+    return None
+
+
+def synthetic_dataset(name: str, seed: int = 0, size: int | None = None) -> Path:
+    """Generate (once) and return the synthetic stand-in for ``name`` in its real layout."""
+    m = _manifest.get(name)
+    if not m.synthetic:
+        raise DataUnavailable(f"{name} has no synthetic stand-in")
+    key = hashlib.sha1(json.dumps([name, seed, size]).encode()).hexdigest()[:8]
+    final = data_home() / "synthetic" / f"{name}-seed{seed}-{key}"
+    if (final / _synthetic.MARKER).exists():
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".synth-", dir=final.parent))
+    try:
+        _synthetic.make(m.synthetic, tmp, seed, m.classes, size)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def get_dataset(name: str, data_dir: str | os.PathLike | None = None, data_source: str = "auto",
+                seed: int = 0, synthetic_size: int | None = None, progress: bool = True) -> DataInfo:
+    """Find dataset ``name`` and say where it came from. See the module docstring for the order."""
+    if data_source not in DATA_SOURCES:
+        raise ValueError(f"data_source={data_source!r} is not one of {DATA_SOURCES}")
+    m = _manifest.get(name)
+    info = DataInfo(name=name, title=m.title, root=Path("."), source="", licence=m.licence,
+                    homepage=m.homepage, notes=list(m.notes))
+    if data_source == "synthetic":
+        info.root, info.source, info.synthetic = synthetic_dataset(name, seed, synthetic_size), "synthetic", True
+        info.origin = "data_source='synthetic' was requested"
+        return info
+    if data_dir is not None:
+        path = Path(data_dir).expanduser()
+        if not path.is_dir():
+            raise FileNotFoundError(f"data_dir={str(data_dir)!r} is not a folder. Expected {m.title} laid out as:\n"
+                                    f"{m.layout.strip()}")
+        info.root, info.source, info.origin = path.resolve(), "data_dir", str(path.resolve())
+        return info
+    local = _from_roots(m)
+    if local is not None:
+        info.root, info.source, info.origin = local, "data_dir", f"{local} (found through $COURSE_DATA_ROOT)"
+        return info
+    try:
+        res = fetch(name, progress=progress)
+        info.root, info.source, info.origin = res.path, res.source, res.origin
+        return info
+    except DataUnavailable as err:
+        reason = str(err)
+    except Exception as err:  # network errors and the like
+        reason = f"{type(err).__name__}: {err}"
+    if data_source == "real":
+        raise DataUnavailable(f"{m.title} is needed (data_source='real') but could not be had.\n{reason}")
+    info.root, info.source, info.synthetic = synthetic_dataset(name, seed, synthetic_size), "synthetic", True
+    info.origin = "no real copy could be had: " + reason.splitlines()[0]
+    return info
+
+
+def get_weights(name: str, progress: bool = True) -> DataInfo:
+    """Find a weights file; ``source='unavailable'`` (never an exception) when it cannot be had,
+    so a notebook can fall back to another backbone and say so."""
+    m = _manifest.get(name)
+    info = DataInfo(name=name, title=m.title, root=Path("."), source="unavailable", licence=m.licence,
+                    homepage=m.homepage, notes=list(m.notes))
+    try:
+        res = fetch(name, progress=progress)
+        info.root, info.source, info.origin = res.path, res.source, res.origin
+    except Exception as err:
+        info.origin = f"{type(err).__name__}: {str(err).splitlines()[0]}"
+    return info
+
+
+def find_image_root(path: str | Path) -> Path:
+    """Descend through single wrapper folders (``flower_photos/``, ``PetImages/``...) to the
+    folder whose sub-folders hold images."""
+    path = Path(path)
+    while True:
+        subdirs = [d for d in path.iterdir() if d.is_dir() and not d.name.startswith((".", "__"))]
+        files = [f for f in path.iterdir() if f.is_file() and not f.name.startswith(".")]
+        if len(subdirs) == 1 and not files:
+            path = subdirs[0]
+        else:
+            return path
+
+
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+
+def _cifar_arrays_from_batches(folder: Path):
+    def read(fname):
+        with open(folder / fname, "rb") as fh:
+            d = pickle.load(fh, encoding="bytes")
+        x = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+        return x, np.asarray(d[b"labels"], dtype=np.int64)
+
+    parts = [read(f"data_batch_{i}") for i in range(1, 6)]
+    xtr = np.concatenate([p[0] for p in parts])
+    ytr = np.concatenate([p[1] for p in parts])
+    xte, yte = read("test_batch")
+    return xtr, ytr, xte, yte
+
+
+def _cifar_arrays_from_folders(root: Path):
+    from .scan import scan_folder
+
+    out = []
+    for split in ("train", "test"):
+        rep = scan_folder(root / split)
+        classes = rep.classes
+        idx = {c: CIFAR10_CLASSES.index(c) if c in CIFAR10_CLASSES else classes.index(c) for c in classes}
+        from PIL import Image
+
+        xs = np.stack([np.asarray(Image.open(p).convert("RGB").resize((32, 32))) for p in rep.paths])
+        ys = np.asarray([idx[label] for label in rep.labels], dtype=np.int64)
+        out += [xs, ys]
+    return tuple(out)
+
+
+def load_cifar10(info: DataInfo, n_train: int | None = None, n_test: int | None = None, seed: int = 0):
+    """CIFAR-10 as uint8 arrays ``(x_train, y_train, x_test, y_test)``, shape (N, 32, 32, 3).
+
+    Reads the official python batches (``cifar-10-batches-py/``) or a folder
+    ``train/<class>/*``, ``test/<class>/*`` of images. Sub-samples ``n_train``/``n_test`` at
+    random with ``seed`` (a random subset is class-balanced in expectation; the first N of a
+    class-sorted image folder would not be). Used in 01, 02, 03.
+    """
+    root = Path(info.root)
+    batches = next((p for p in [root, *root.glob("*")] if (p / "data_batch_1").exists()), None)
+    if batches is not None:
+        xtr, ytr, xte, yte = _cifar_arrays_from_batches(batches)
+    elif (root / "train").is_dir() and (root / "test").is_dir():
+        xtr, ytr, xte, yte = _cifar_arrays_from_folders(root)
+    else:
+        raise FileNotFoundError(f"{root} holds neither cifar-10-batches-py/ nor train/ and test/ image folders")
+    rng = np.random.default_rng(seed)
+    if n_train is not None and n_train < len(xtr):
+        sel = np.sort(rng.permutation(len(xtr))[:n_train])
+        xtr, ytr = xtr[sel], ytr[sel]
+    if n_test is not None and n_test < len(xte):
+        sel = np.sort(rng.permutation(len(xte))[:n_test])
+        xte, yte = xte[sel], yte[sel]
+    info.counts = {"train": int(len(xtr)), "test": int(len(xte))}
+    return xtr, ytr, xte, yte
