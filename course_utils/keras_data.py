@@ -1,0 +1,115 @@
+"""tf.data pipelines over the scanner's clean file list (Keras notebooks 07-12).
+
+Why not ``keras.utils.image_dataset_from_directory`` directly? It reads every file in the folder
+and stops at the first broken one. These helpers keep its semantics (class sub-folders, labels
+in alphabetical class order, ``validation_split`` + ``seed``, ``image_size``, ``batch_size``) but
+run over the files the scanner found clean, so bad files are reported and skipped instead.
+Images are decoded with Pillow (inside ``tf.numpy_function``), which converts grayscale, CMYK,
+palette and RGBA images to RGB the same way the PyTorch loaders do.
+
+Taught in 07_monkeypox_classifier (the cache / shuffle / map / prefetch pipeline and its timing).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .scan import load_rgb
+
+
+def load_image_array(path, image_size: int) -> np.ndarray:
+    """One image as a float32 HxWx3 array in [0, 255], resized to ``image_size`` (square)."""
+    if isinstance(path, bytes):
+        path = path.decode()
+    return np.asarray(load_rgb(path, (image_size, image_size)), dtype=np.float32)
+
+
+def load_images(paths, image_size: int) -> np.ndarray:
+    """Many images into one uint8 array (N, H, W, 3): small datasets fit in memory."""
+    return np.stack([load_image_array(p, image_size).astype(np.uint8) for p in paths]) if len(paths) else \
+        np.zeros((0, image_size, image_size, 3), np.uint8)
+
+
+def keras_like_split(n: int, validation_split: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train, validation)`` the way ``image_dataset_from_directory`` splits: shuffle the
+    file list with ``seed``, then the last ``validation_split`` fraction is validation."""
+    rng = np.random.RandomState(seed)
+    order = rng.permutation(n)
+    n_val = int(validation_split * n)
+    return np.sort(order[: n - n_val]), np.sort(order[n - n_val:])
+
+
+def make_dataset(paths, labels, image_size: int, batch_size: int, shuffle: bool = False, seed: int = 0,
+                 cache: bool = True, prefetch: bool = True, rescale: bool = True, augment=None):
+    """A ``tf.data.Dataset`` of ``(images, labels)`` batches from file paths.
+
+    Order of the stages, and why: decode (expensive) -> ``cache`` (decode once, not every epoch)
+    -> ``shuffle`` (after the cache, so each epoch gets a new order) -> ``batch`` -> ``map``
+    (rescale to [0, 1]; augmentation on training batches only) -> ``prefetch`` (prepare the next
+    batch while the model trains on this one).
+    """
+    import tensorflow as tf
+
+    paths = [str(p) for p in paths]
+    labels = np.asarray(labels)
+
+    def decode(path):
+        img = tf.numpy_function(lambda p: load_image_array(p, image_size), [path], tf.float32)
+        img.set_shape((image_size, image_size, 3))
+        return img
+
+    ds = tf.data.Dataset.from_tensor_slices((paths, labels))
+    ds = ds.map(lambda p, y: (decode(p), y), num_parallel_calls=tf.data.AUTOTUNE if prefetch else None,
+                deterministic=True)
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if rescale:
+        ds = ds.map(lambda x, y: (x / 255.0, y))
+    if augment is not None:
+        ds = ds.map(lambda x, y: (augment(x, training=True), y))
+    if prefetch:
+        ds = ds.prefetch(tf.data.AUTOTUNE)
+    return ds
+
+
+def labels_and_probabilities(model, dataset):
+    """True labels and predicted probabilities for a whole dataset in one batched pass
+    (never a per-image ``predict`` loop: that is hundreds of times slower)."""
+    y_true = np.concatenate([y.numpy() if hasattr(y, "numpy") else np.asarray(y) for _, y in dataset])
+    probs = model.predict(dataset.map(lambda x, y: x), verbose=0)
+    return y_true, probs
+
+
+def group_split(groups, fractions=(0.7, 0.15, 0.15), seed: int = 0, labels=None):
+    """Split items so that every group (patient) lands in exactly one of train/validation/test.
+
+    Groups are shuffled with ``seed`` and assigned greedily until each split holds about its
+    fraction of the *items*. With ``labels``, groups are assigned per majority label so each split
+    keeps both classes. Returns three sorted index arrays. Taught in 07 and 08 (leakage).
+    """
+    groups = np.asarray(groups)
+    rng = np.random.default_rng(seed)
+    uniq = np.array(sorted(set(groups.tolist())))
+    out = [[], [], []]
+    strata = [uniq]
+    if labels is not None:
+        labels = np.asarray(labels)
+        major = {g: np.bincount(labels[groups == g]).argmax() for g in uniq}
+        strata = [np.array([g for g in uniq if major[g] == k]) for k in sorted(set(major.values()))]
+    for stratum in strata:
+        stratum = stratum[rng.permutation(len(stratum))]
+        sizes = {g: int((groups == g).sum()) for g in stratum}
+        total = sum(sizes.values())
+        filled = [0, 0, 0]
+        for g in stratum:
+            # the split furthest below its target share gets the next group
+            need = [fractions[i] * total - filled[i] for i in range(3)]
+            i = int(np.argmax(need))
+            out[i].append(g)
+            filled[i] += sizes[g]
+    idx = [np.sort(np.flatnonzero(np.isin(groups, np.array(o, dtype=groups.dtype)))) for o in out]
+    return tuple(idx)
