@@ -46,6 +46,7 @@ book: install
 ## outputs in notebooks/ (what GitHub and the book show).
 outputs: install
 	$(PY) -m course_utils run $(NB) --profile laptop --data-root $(SHARED) --output-dir build/laptop --store
+	$(PY) -m course_utils results --metrics-dir build/laptop --dest book/results.md
 
 sync: install
 	$(VENV)/bin/jupytext --sync notebooks/*.ipynb

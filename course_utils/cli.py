@@ -65,6 +65,22 @@ def _data(args) -> int:
     return 0
 
 
+def _badges(args) -> int:
+    from .badges import fix_notebooks
+    from .runner import NOTEBOOK_DIR
+
+    for path in fix_notebooks(NOTEBOOK_DIR):
+        print(f"updated {path.name}")
+    return 0
+
+
+def _results(args) -> int:
+    from .results_page import write_results_page
+
+    print(write_results_page(args.metrics_dir, args.dest))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m course_utils", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -82,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_run)
     d = sub.add_parser("doctor", help="versions, GPUs per framework, cache and mirror status")
     d.set_defaults(func=_doctor)
+    rp = sub.add_parser("results", help="write book/results.md from a folder of metrics files")
+    rp.add_argument("--metrics-dir", default="build/laptop")
+    rp.add_argument("--dest", default="book/results.md")
+    rp.set_defaults(func=_results)
+    b = sub.add_parser("badges", help="rewrite Colab badges and install lines from config.REPO_URL")
+    b.set_defaults(func=_badges)
     da = sub.add_parser("data", help="list | fetch NAME | verify NAME | path NAME | scan DIR [--json]")
     da.add_argument("action", choices=["list", "fetch", "verify", "path", "scan"])
     da.add_argument("name", nargs="?")

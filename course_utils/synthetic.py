@@ -178,16 +178,28 @@ def make_split_folders(root: Path, rng, classes, splits=("train", "validation"),
     return counts
 
 
-def make_flowers102(root: Path, rng, n_classes: int = 102, per_class: int = 3, size: int = 96) -> dict:
+def _savemat(path: Path, data: dict) -> None:
+    """``scipy.io.savemat`` with a fixed header (it stamps the creation time, which would make
+    two runs with the same seed differ)."""
+    import io
+
     from scipy.io import savemat
 
+    buf = io.BytesIO()
+    savemat(buf, data)
+    raw = bytearray(buf.getvalue())
+    raw[:116] = b"MATLAB 5.0 MAT-file, synthetic stand-in written by course_utils".ljust(116)
+    path.write_bytes(bytes(raw))
+
+
+def make_flowers102(root: Path, rng, n_classes: int = 102, per_class: int = 3, size: int = 96) -> dict:
     base = root / "flowers-102"
     labels = np.repeat(np.arange(1, n_classes + 1), per_class)
     for i, lab in enumerate(labels, start=1):
         _save(synth_image(int(lab) - 1, n_classes, size, rng), base / "jpg" / f"image_{i:05d}.jpg")
-    savemat(base / "imagelabels.mat", {"labels": labels[None, :]})
+    _savemat(base / "imagelabels.mat", {"labels": labels[None, :]})
     ids = np.arange(1, len(labels) + 1)
-    savemat(base / "setid.mat", {"trnid": ids[0::3][None, :], "valid": ids[1::3][None, :], "tstid": ids[2::3][None, :]})
+    _savemat(base / "setid.mat", {"trnid": ids[0::3][None, :], "valid": ids[1::3][None, :], "tstid": ids[2::3][None, :]})
     return {"train": len(ids[0::3]), "val": len(ids[1::3]), "test": len(ids[2::3])}
 
 

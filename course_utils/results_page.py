@@ -1,0 +1,64 @@
+"""Write ``book/results.md`` from the runner's ``results.json`` (``python -m course_utils results``).
+
+Every number in the results page comes from a metrics file written by a real run; the page says
+which profile, data and machine each came from.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .runner import _fmt
+
+HEADER = """# Results
+
+Every number below was measured by running the notebooks through the runner
+(`python -m course_utils run --profile laptop --data-root <folder of datasets> --store`) and is
+read from the metrics files those runs wrote. The `laptop` profile uses real data but fewer and
+smaller images and fewer epochs than the original tutorials, so these numbers are not the
+tutorials' (or the benchmarks') numbers; each notebook says what its data was.
+`full`-profile numbers (the tutorials' settings, on a GPU) appear here only once measured.
+
+"""
+
+
+def _data_cell(doc: dict) -> str:
+    parts = []
+    for d in (doc.get("data") or {}).values():
+        counts = ", ".join(f"{k} {v}" for k, v in (d.get("counts") or {}).items())
+        tag = "SYNTHETIC" if d.get("synthetic") else d.get("source", "?")
+        parts.append(f"{d['dataset']} ({tag}{': ' + counts if counts else ''})")
+    return "; ".join(parts) or "-"
+
+
+def _machine(doc: dict) -> str:
+    env = doc.get("environment") or {}
+    mach = env.get("machine") or {}
+    gpus = (mach.get("torch") or {}).get("names") or (mach.get("tensorflow") or {}).get("names") or []
+    return (gpus[0] if gpus else f"CPU, {mach.get('cpu_count', '?')} cores")
+
+
+def write_results_page(metrics_dir: Path, dest: Path, note: str = "") -> str:
+    """One row per notebook in ``_toc.yml`` order, from ``metrics_dir/<stem>.metrics.json``."""
+    from .runner import toc_notebooks
+
+    rows = []
+    for stem in toc_notebooks():
+        path = Path(metrics_dir) / f"{stem}.metrics.json"
+        doc = json.loads(path.read_text()) if path.exists() else None
+        rows.append({"notebook": stem, "status": "ok" if doc else "not run", "metrics_doc": doc, "wall_s": 0})
+    lines = [HEADER + (note + "\n\n" if note else ""),
+             "| notebook | profile | data (source: images) | metrics | wall time | machine |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        doc = r.get("metrics_doc") or {}
+        if r["status"] != "ok":
+            lines.append(f"| {r['notebook']} | {r['status']} | - | - | - | - |")
+            continue
+        metrics = "<br>".join(f"`{k}` = {_fmt(v)}" for k, v in doc["metrics"].items()
+                              if not isinstance(v, (dict,)))
+        lines.append(f"| {r['notebook']} | {doc['profile']} | {_data_cell(doc)} | {metrics} | "
+                     f"{doc['timings'].get('total_s', r['wall_s']):.0f} s | {_machine(doc)} |")
+    text = "\n".join(lines) + "\n"
+    Path(dest).write_text(text)
+    return text
