@@ -168,18 +168,22 @@ def _cifar_arrays_from_batches(folder: Path):
     return xtr, ytr, xte, yte
 
 
-def _cifar_arrays_from_folders(root: Path):
+def _cifar_arrays_from_folders(root: Path, pick):
+    """Read ``train/`` and ``test/`` image folders; ``pick(split, n)`` chooses which of the n clean
+    files to decode (sub-sampling before decoding, not after)."""
+    from PIL import Image
+
     from .scan import scan_folder
 
     out = []
     for split in ("train", "test"):
         rep = scan_folder(root / split)
-        classes = rep.classes
-        idx = {c: CIFAR10_CLASSES.index(c) if c in CIFAR10_CLASSES else classes.index(c) for c in classes}
-        from PIL import Image
-
-        xs = np.stack([np.asarray(Image.open(p).convert("RGB").resize((32, 32))) for p in rep.paths])
-        ys = np.asarray([idx[label] for label in rep.labels], dtype=np.int64)
+        idx = {c: CIFAR10_CLASSES.index(c) if c in CIFAR10_CLASSES else rep.classes.index(c) for c in rep.classes}
+        sel = pick(split, len(rep.files))
+        all_paths = rep.paths  # a property that builds the list: call it once
+        paths = [all_paths[i] for i in sel]
+        xs = np.stack([np.asarray(Image.open(p).convert("RGB").resize((32, 32))) for p in paths])
+        ys = np.asarray([idx[rep.labels[i]] for i in sel], dtype=np.int64)
         out += [xs, ys]
     return tuple(out)
 
@@ -193,19 +197,24 @@ def load_cifar10(info: DataInfo, n_train: int | None = None, n_test: int | None 
     class-sorted image folder would not be). Used in 01, 02, 03.
     """
     root = Path(info.root)
+    rng = np.random.default_rng(seed)
+    wanted = {"train": n_train, "test": n_test}
+
+    def pick(split: str, n: int) -> np.ndarray:
+        # The same draw for both layouts: a seeded permutation, the first n_<split>, sorted.
+        k = wanted[split]
+        return np.sort(rng.permutation(n)[:k]) if k is not None and k < n else np.arange(n)
+
     batches = next((p for p in [root, *root.glob("*")] if (p / "data_batch_1").exists()), None)
     if batches is not None:
         xtr, ytr, xte, yte = _cifar_arrays_from_batches(batches)
+        sel = pick("train", len(xtr))
+        xtr, ytr = xtr[sel], ytr[sel]
+        sel = pick("test", len(xte))
+        xte, yte = xte[sel], yte[sel]
     elif (root / "train").is_dir() and (root / "test").is_dir():
-        xtr, ytr, xte, yte = _cifar_arrays_from_folders(root)
+        xtr, ytr, xte, yte = _cifar_arrays_from_folders(root, pick)
     else:
         raise FileNotFoundError(f"{root} holds neither cifar-10-batches-py/ nor train/ and test/ image folders")
-    rng = np.random.default_rng(seed)
-    if n_train is not None and n_train < len(xtr):
-        sel = np.sort(rng.permutation(len(xtr))[:n_train])
-        xtr, ytr = xtr[sel], ytr[sel]
-    if n_test is not None and n_test < len(xte):
-        sel = np.sort(rng.permutation(len(xte))[:n_test])
-        xte, yte = xte[sel], yte[sel]
     info.counts = {"train": int(len(xtr)), "test": int(len(xte))}
     return xtr, ytr, xte, yte
