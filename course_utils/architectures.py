@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch.nn as nn
 
 from .conv import conv_output_size
 
@@ -103,13 +104,20 @@ def total_params(spec, input_shape) -> int:
     return sum(r.params for r in trace(spec, input_shape))
 
 
-def keras_from_spec(spec, input_shape, output_activation=None, name=None):
+def _next_is_relu(spec, i: int) -> bool:
+    return i + 1 < len(spec) and spec[i + 1][0] == "relu"
+
+
+def keras_from_spec(spec, input_shape, output_activation=None, name=None, last_conv_name=None):
     """Build the uncompiled ``keras.Sequential`` that a spec describes. Convs and hidden dense
-    layers get ReLU; the last dense layer gets ``output_activation``."""
+    layers get a fused ReLU unless the spec lists an explicit ``("relu",)`` right after them (then
+    the ReLU is its own layer, one Keras layer per spec entry); the last dense layer gets
+    ``output_activation``. An integer padding adds a ZeroPadding2D layer."""
     import keras
     from keras import layers
 
     dense_idx = [i for i, l in enumerate(spec) if l[0] == "dense"]
+    conv_idx = [i for i, l in enumerate(spec) if l[0] == "conv"]
     model = keras.Sequential(name=name)
     model.add(keras.Input(shape=tuple(input_shape)))
     for i, l in enumerate(spec):
@@ -120,7 +128,9 @@ def keras_from_spec(spec, input_shape, output_activation=None, name=None):
                 if int(p):
                     model.add(layers.ZeroPadding2D(int(p)))
                 p = "valid"
-            model.add(layers.Conv2D(f, k, strides=s, padding=p, activation="relu"))
+            cname = last_conv_name if (last_conv_name and i == conv_idx[-1]) else None
+            act = None if _next_is_relu(spec, i) else "relu"
+            model.add(layers.Conv2D(f, k, strides=s, padding=p, activation=act, name=cname))
         elif kind == "pool":
             model.add(layers.MaxPooling2D(l[1], strides=l[2]))
         elif kind == "avgpool":
@@ -135,7 +145,8 @@ def keras_from_spec(spec, input_shape, output_activation=None, name=None):
             model.add(layers.ReLU())
         elif kind == "dense":
             last = dense_idx and i == dense_idx[-1]
-            model.add(layers.Dense(l[1], activation=output_activation if last else "relu"))
+            act = output_activation if last else (None if _next_is_relu(spec, i) else "relu")
+            model.add(layers.Dense(l[1], activation=act))
         else:
             raise ValueError(f"unknown layer kind {kind!r}")
     return model
@@ -144,14 +155,13 @@ def keras_from_spec(spec, input_shape, output_activation=None, name=None):
 def torch_from_spec(spec, in_channels: int, input_hw=None):
     """The same network in PyTorch (NCHW). ``same`` padding needs stride 1 and an odd kernel
     here; ``input_hw`` (H, W) is needed only when a dense layer follows ``flatten``."""
-    import torch.nn as nn
-
     mods = []
     c = in_channels
     shape = None if input_hw is None else (*input_hw, in_channels)
     flat = None
-    for l in spec:
+    for i, l in enumerate(spec):
         kind = l[0]
+        relu_follows = _next_is_relu(spec, i)
         if kind == "conv":
             _, f, k, s, p = l
             if p == "same":
@@ -160,7 +170,7 @@ def torch_from_spec(spec, in_channels: int, input_hw=None):
                 pad = k // 2
             else:
                 pad = 0 if p == "valid" else int(p)
-            mods += [nn.Conv2d(c, f, k, stride=s, padding=pad), nn.ReLU()]
+            mods += [nn.Conv2d(c, f, k, stride=s, padding=pad)] + ([] if relu_follows else [nn.ReLU()])
             c = f
         elif kind == "pool":
             mods.append(nn.MaxPool2d(l[1], l[2]))
@@ -175,8 +185,8 @@ def torch_from_spec(spec, in_channels: int, input_hw=None):
             mods.append(nn.Flatten())
         elif kind == "dense":
             if flat is None:
-                flat = trace([x for x in spec[:spec.index(l)]], shape)[-1].output_shape[0]
-            mods += [nn.Linear(flat, l[1]), nn.ReLU()]
+                flat = trace(spec[:i], shape)[-1].output_shape[0]
+            mods += [nn.Linear(flat, l[1])] + ([] if relu_follows else [nn.ReLU()])
             flat = l[1]
         elif kind == "dropout":
             mods.append(nn.Dropout(l[1]))
@@ -184,7 +194,7 @@ def torch_from_spec(spec, in_channels: int, input_hw=None):
             mods.append(nn.ReLU())
         else:
             raise ValueError(f"unknown layer kind {kind!r}")
-    if mods and isinstance(mods[-1], nn.ReLU) and any(l[0] == "dense" for l in spec):
+    if mods and isinstance(mods[-1], nn.ReLU) and spec[-1][0] == "dense":
         mods = mods[:-1]  # the output layer gives logits
     return nn.Sequential(*mods)
 
@@ -259,64 +269,40 @@ def cats_dogs_gap_cnn(image_size: int = 150):
     pooling after the first three, GlobalAveragePooling2D, Dense 1 sigmoid (97,569 parameters at
     any image size). Its last conv layer is named ``last_conv`` for class activation maps.
     Uncompiled. Taught in 05; trained in 09_cats_vs_dogs_augmentation, used in 12."""
-    model = keras_from_spec(CATS_DOGS_GAP_SPEC, (image_size, image_size, 3), output_activation="sigmoid",
-                            name="cats_dogs_gap_cnn")
-    convs = [l for l in model.layers if type(l).__name__ == "Conv2D"]
-    convs[-1].name = "last_conv"  # keras 3: a layer's name can be set before the model is used
-    return model
+    return keras_from_spec(CATS_DOGS_GAP_SPEC, (image_size, image_size, 3), output_activation="sigmoid",
+                           name="cats_dogs_gap_cnn", last_conv_name="last_conv")
 
 
 # ----------------------------------------------------------------------------------------------
 # Residual networks in PyTorch
 # ----------------------------------------------------------------------------------------------
-def _torch_nn():
-    import torch.nn as nn
-    return nn
+class BasicBlock(nn.Module):
+    """ResNet BasicBlock: out = ReLU(F(x) + shortcut(x)), F = conv3x3-BN-ReLU-conv3x3-BN.
+    The shortcut is the identity when shapes match, else a 1x1 strided conv + BN (the
+    *projection* shortcut). ``residual=False`` gives the plain twin (same layers, no shortcut).
+    Taught in 05_cnn_architectures."""
+    expansion = 1
 
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, residual: bool = True):
+        super().__init__()
+        self.residual = residual
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        if residual and (stride != 1 or in_channels != out_channels):
+            self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
+                                          nn.BatchNorm2d(out_channels))
+        else:
+            self.shortcut = nn.Identity()
 
-def make_basic_block(in_channels: int, out_channels: int, stride: int = 1, residual: bool = True):
-    """A ResNet BasicBlock (two 3x3 conv-BN, ReLU in between, ReLU after the sum). The shortcut is
-    the identity when shapes match, else a 1x1 strided conv + BN (the *projection* shortcut).
-    ``residual=False`` gives the plain twin (same layers, no shortcut). Taught in 05."""
-    return BasicBlock(in_channels, out_channels, stride, residual)
-
-
-class _BasicBlockMeta(type):
-    pass
-
-
-def _define_block():
-    nn = _torch_nn()
-
-    class BasicBlock(nn.Module):
-        """ResNet BasicBlock: out = ReLU(F(x) + shortcut(x)); see :func:`make_basic_block`."""
-        expansion = 1
-
-        def __init__(self, in_channels: int, out_channels: int, stride: int = 1, residual: bool = True):
-            super().__init__()
-            self.residual = residual
-            self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
-            self.bn1 = nn.BatchNorm2d(out_channels)
-            self.relu = nn.ReLU(inplace=True)
-            self.conv2 = nn.Conv2d(out_channels, out_channels, 3, stride=1, padding=1, bias=False)
-            self.bn2 = nn.BatchNorm2d(out_channels)
-            if residual and (stride != 1 or in_channels != out_channels):
-                self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
-                                              nn.BatchNorm2d(out_channels))
-            else:
-                self.shortcut = nn.Identity()
-
-        def forward(self, x):
-            out = self.relu(self.bn1(self.conv1(x)))
-            out = self.bn2(self.conv2(out))
-            if self.residual:
-                out = out + self.shortcut(x)
-            return self.relu(out)
-
-    return BasicBlock
-
-
-BasicBlock = _define_block()
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        if self.residual:
+            out = out + self.shortcut(x)
+        return self.relu(out)
 
 
 def small_resnet(n_blocks: int = 8, width: int = 16, n_classes: int = 10, residual: bool = True, in_channels: int = 3):
@@ -324,7 +310,6 @@ def small_resnet(n_blocks: int = 8, width: int = 16, n_classes: int = 10, residu
     (stride 2), ``n_blocks`` BasicBlocks of ``width`` channels (the middle one doubles the width
     with stride 2, so one projection shortcut appears), global average pooling and a linear
     layer. ``residual=False`` removes every shortcut. Depth = 2 * n_blocks + 2 weight layers."""
-    nn = _torch_nn()
     layers = [nn.Conv2d(in_channels, width, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(width),
               nn.ReLU(inplace=True)]
     c = width
@@ -383,17 +368,42 @@ def receptive_field(layers) -> list[tuple[int, int]]:
     return out
 
 
+def kernel_strides(model) -> list[tuple[int, int]]:
+    """The (kernel, stride) of every Conv2d / MaxPool2d / AvgPool2d in a PyTorch model, in order:
+    the input of :func:`receptive_field`."""
+    out = []
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+            k = m.kernel_size if isinstance(m.kernel_size, int) else m.kernel_size[0]
+            s = m.stride if isinstance(m.stride, int) else m.stride[0]
+            out.append((int(k), int(s)))
+    return out
+
+
+def _max_to_avg(model):
+    for name, child in model.named_children():
+        if isinstance(child, nn.MaxPool2d):
+            setattr(model, name, nn.AvgPool2d(child.kernel_size, child.stride, child.padding,
+                                              ceil_mode=child.ceil_mode))
+        else:
+            _max_to_avg(child)
+    return model
+
+
 def empirical_receptive_field(model, input_size: int = 64, in_channels: int = 1, positive_weights: bool = True) -> int:
     """Measure a receptive field: back-propagate from the centre output pixel of ``model`` (a
     conv/pool stack, NCHW) to a zero-centred input and count the rows with a non-zero gradient.
-    ``positive_weights`` runs on a copy whose conv weights are all 1 and biases 0, so no gradient
-    cancels by accident (max pooling would still route it to one pixel: use average pooling)."""
+    ``positive_weights`` runs on a copy whose conv weights are all 1, biases 0 and max pooling
+    replaced by average pooling (max pooling routes the gradient to one pixel per window), so no
+    gradient vanishes by accident. Returns the side of the square of input pixels that reach the
+    centre output."""
     import copy
 
     import torch
 
     m = copy.deepcopy(model).eval()
     if positive_weights:
+        _max_to_avg(m)
         with torch.no_grad():
             for mod in m.modules():
                 if isinstance(mod, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
@@ -414,3 +424,20 @@ def empirical_receptive_field(model, input_size: int = 64, in_channels: int = 1,
     if height == input_size or width == input_size:
         raise ValueError(f"the receptive field fills the {input_size}x{input_size} input: use a larger input_size")
     return max(height, width)
+
+
+def plot_loss_curves(curves: dict, log_every: int, title: str = "", ylabel: str = "training loss"):
+    """Training-loss curves of several models against the step (one line each): the plot of the
+    plain-vs-residual experiment in 05_cnn_architectures. Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    for name, losses in curves.items():
+        steps = [min((i + 1) * log_every, log_every * len(losses)) for i in range(len(losses))]
+        ax.plot(steps, losses, "o-", markersize=3, label=name)
+    ax.set_xlabel("training step")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    return fig
