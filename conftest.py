@@ -7,13 +7,15 @@ used; elsewhere notebooks fall back to their synthetic stand-ins and say so.
 """
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent
 SHARED = (ROOT.parent / "shared" / "data").resolve()
-TEST_OUT = ROOT / "build" / "test-outputs"
+# One folder per test session, so two sessions on one machine never delete each other's files.
+TEST_OUT = ROOT / "build" / "test-outputs" / f"session-{os.getpid()}"
 
 
 def pytest_configure(config):
@@ -25,7 +27,11 @@ def pytest_configure(config):
         os.environ.setdefault("COURSE_DATA_MIRROR", str(SHARED / "mirror"))
         os.environ.setdefault("COURSE_DATA_ROOT", str(SHARED))
     if not hasattr(config, "workerinput"):
-        shutil.rmtree(TEST_OUT, ignore_errors=True)  # never read a metrics file from an earlier session
+        # never read a metrics file from an earlier session; tidy sessions older than a day
+        for old in TEST_OUT.parent.glob("session-*"):
+            if time.time() - old.stat().st_mtime > 86400:
+                shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(TEST_OUT, ignore_errors=True)
         TEST_OUT.mkdir(parents=True, exist_ok=True)
 
 

@@ -14,8 +14,10 @@ import random
 import sys
 from dataclasses import asdict, dataclass, field
 
-# Quiet TensorFlow's C++ start-up chatter and make Keras 3 use TensorFlow, before either loads.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Quiet TensorFlow's C++ start-up chatter (on a machine without a GPU it logs a CUDA "error" that
+# is not one) and make Keras 3 use TensorFlow, before either loads. setup_notebook reports the
+# GPUs each framework sees instead; Python exceptions are unaffected.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 

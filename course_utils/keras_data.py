@@ -60,8 +60,10 @@ def make_dataset(paths, labels, image_size: int, batch_size: int, shuffle: bool 
         return img
 
     ds = tf.data.Dataset.from_tensor_slices((paths, labels))
-    ds = ds.map(lambda p, y: (decode(p), y), num_parallel_calls=tf.data.AUTOTUNE if prefetch else None,
-                deterministic=True)
+    if prefetch:  # parallel decoding, in a fixed order so runs are repeatable
+        ds = ds.map(lambda p, y: (decode(p), y), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    else:
+        ds = ds.map(lambda p, y: (decode(p), y))
     if cache:
         ds = ds.cache()
     if shuffle:
