@@ -49,8 +49,12 @@ def l2_distances_no_loops(X_test, X_train) -> np.ndarray:
     equals the loop versions exactly.
     """
     X_test, X_train = _as_rows(X_test), _as_rows(X_train)
-    sq = (np.sum(X_test**2, axis=1)[:, None] - 2.0 * X_test @ X_train.T + np.sum(X_train**2, axis=1)[None, :])
-    return np.sqrt(np.maximum(sq, 0.0))
+    sq = X_test @ X_train.T                                  # the one big computation: a.b for all pairs
+    sq *= -2.0
+    sq += np.einsum("ij,ij->i", X_test, X_test)[:, None]     # ||a||^2 (einsum: no temporary copy of X)
+    sq += np.einsum("ij,ij->i", X_train, X_train)[None, :]   # ||b||^2
+    np.maximum(sq, 0.0, out=sq)
+    return np.sqrt(sq, out=sq)
 
 
 def l1_distances(X_test, X_train) -> np.ndarray:
@@ -140,16 +144,24 @@ class KNearestNeighbor:
         return self.predict_labels(self.compute_distances(X, method=method), k=k)
 
 
-def cross_validate_k(X, y, k_choices, num_folds: int = 5, metric: str = "l2") -> dict[int, list[float]]:
+def cross_validate_k(X, y, k_choices, num_folds: int = 5, metric: str = "l2",
+                     seed: int | None = 0) -> dict[int, list[float]]:
     """``num_folds``-fold cross-validation of kNN: ``{k: [accuracy on each fold]}``.
 
-    The data are split into consecutive folds (shuffle them beforehand if they are sorted by
-    class); each fold is held out once while the others are the training set. Distances are
-    computed once per fold and reused for every ``k``.
+    The data are shuffled with ``seed`` (``None``: keep the order) and split into equal folds;
+    each fold is held out once while the others are the training set. Shuffling matters: an
+    image folder is sorted by class, and consecutive folds of sorted data would hold out whole
+    classes the remaining folds never show. Distances are computed once per fold and reused
+    for every ``k``.
     """
     X, y = _as_rows(X), np.asarray(y)
+    if len(X) != len(y):
+        raise ValueError(f"{len(X)} images but {len(y)} labels")
     if num_folds < 2 or num_folds > len(X):
         raise ValueError(f"num_folds must be between 2 and {len(X)}, got {num_folds}")
+    if seed is not None:
+        order = np.random.default_rng(seed).permutation(len(X))
+        X, y = X[order], y[order]
     X_folds, y_folds = np.array_split(X, num_folds), np.array_split(y, num_folds)
     results = {int(k): [] for k in k_choices}
     for i in range(num_folds):
@@ -162,11 +174,31 @@ def cross_validate_k(X, y, k_choices, num_folds: int = 5, metric: str = "l2") ->
     return results
 
 
-def time_call(fn, *args, **kwargs):
-    """``(result, seconds)`` of one call: wall-clock time, as a learner would see it."""
-    t = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - t
+def time_call(fn, *args, repeats: int = 1, **kwargs):
+    """``(result, seconds)``: wall-clock time of ``fn(*args, **kwargs)``, the fastest of
+    ``repeats`` calls (as ``timeit`` does: noise from other programs only ever adds time)."""
+    if repeats < 1:
+        raise ValueError("repeats must be at least 1")
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = fn(*args, **kwargs)
+        best = min(best, time.perf_counter() - t)
+    return out, best
+
+
+def limit_blas_threads(n: int = 1):
+    """Limit NumPy's BLAS (matrix products) to ``n`` threads from now on; returns the limiter
+    (``.restore_original_limits()`` undoes it; also usable as ``with limit_blas_threads(1):``).
+
+    Used in 01-03 so that loops (one core) and vectorised code are compared on equal terms; on a
+    machine shared with other programs, extra BLAS threads can also make small products slower.
+    """
+    from threadpoolctl import threadpool_limits
+
+    if n < 1:
+        raise ValueError("n must be at least 1")
+    return threadpool_limits(limits=n, user_api="blas")
 
 
 def plot_cross_validation(results: dict, title: str = "kNN cross-validation"):
@@ -191,14 +223,16 @@ def plot_cross_validation(results: dict, title: str = "kNN cross-validation"):
     return fig
 
 
-def neighbour_rows(X_query, X_train, y_train, dists, class_names, rows, k: int = 6):
-    """Images and titles for ``show_images(..., ncols=k + 1)``: each query image followed by its
-    ``k`` nearest training images, titled with their class and distance."""
-    images, titles = [], []
+def neighbour_rows(X_query, y_query, X_train, y_train, dists, class_names, rows, k: int = 6):
+    """Images, titles and title colours for ``show_images(..., ncols=k + 1)``: each query image
+    followed by its ``k`` nearest training images (class and L2 distance; green = same class)."""
+    images, titles, colors = [], [], []
     for r in rows:
         images.append(X_query[r])
-        titles.append(f"query ({class_names[r[1]] if isinstance(r, tuple) else ''})".replace(" ()", ""))
+        titles.append(f"test: {class_names[y_query[r]]}")
+        colors.append("black")
         for j in np.argsort(dists[r], kind="stable")[:k]:
             images.append(X_train[j])
             titles.append(f"{class_names[y_train[j]]}\n{dists[r, j]:.0f}")
-    return images, titles
+            colors.append("green" if y_train[j] == y_query[r] else "red")
+    return images, titles, colors
