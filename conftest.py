@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+import course_utils  # noqa: F401  loads PyTorch before any test imports TensorFlow (see env.py)
+
 ROOT = Path(__file__).resolve().parent
 SHARED = (ROOT.parent / "shared" / "data").resolve()
 # One folder per test session, so two sessions on one machine never delete each other's files.

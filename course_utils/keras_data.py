@@ -11,7 +11,6 @@ Taught in 07_monkeypox_classifier (the cache / shuffle / map / prefetch pipeline
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 

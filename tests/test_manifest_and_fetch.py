@@ -1,7 +1,5 @@
 """The data layer: manifest schema, checksums, mirrors, safe and atomic extraction."""
-import gzip
 import io
-import os
 import tarfile
 import zipfile
 from pathlib import Path

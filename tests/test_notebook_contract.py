@@ -2,7 +2,6 @@
 jupytext pairing, stored outputs, and the metrics file its smoke run writes."""
 import ast
 import json
-import os
 from pathlib import Path
 
 import jupytext
