@@ -78,11 +78,16 @@ def make_dataset(paths, labels, image_size: int, batch_size: int, shuffle: bool 
 
 
 def labels_and_probabilities(model, dataset):
-    """True labels and predicted probabilities for a whole dataset in one batched pass
-    (never a per-image ``predict`` loop: that is hundreds of times slower)."""
-    y_true = np.concatenate([y.numpy() if hasattr(y, "numpy") else np.asarray(y) for _, y in dataset])
-    probs = model.predict(dataset.map(lambda x, y: x), verbose=0)
-    return y_true, probs
+    """True labels and predicted probabilities for a whole dataset, batch by batch in one pass
+    (never a per-image ``predict`` loop: that is hundreds of times slower). One pass matters: a
+    shuffled dataset iterated twice would pair images with another order's labels."""
+    ys, probs = [], []
+    for x, y in dataset:
+        ys.append(y.numpy() if hasattr(y, "numpy") else np.asarray(y))
+        probs.append(np.asarray(model.predict_on_batch(x)))
+    if not ys:
+        raise ValueError("labels_and_probabilities() got an empty dataset")
+    return np.concatenate(ys), np.concatenate(probs)
 
 
 def group_split(groups, fractions=(0.7, 0.15, 0.15), seed: int = 0, labels=None):

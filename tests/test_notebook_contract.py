@@ -132,7 +132,7 @@ def test_notebook_is_stored_with_outputs_of_a_laptop_run(stem):
     nb = _nb(stem)
     executed = [c for c in nb.cells if c.cell_type == "code" and c.get("outputs")]
     assert executed, f"{stem} has no stored outputs: run `make outputs NB={stem}`"
-    setup_idx = next(i for i, c in enumerate(nb.cells) if "setup_notebook(" in c.source)
+    setup_idx = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "setup_notebook(" in c.source)
     text = "".join(o.get("text", "") for o in nb.cells[setup_idx].get("outputs", []))
     assert "profile laptop" in text, f"{stem}: stored outputs should come from the laptop profile"
 
