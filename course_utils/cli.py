@@ -75,9 +75,11 @@ def _badges(args) -> int:
 
 
 def _results(args) -> int:
-    from .results_page import write_results_page
+    from .results_page import update_readme, write_results_page
 
     print(write_results_page(args.metrics_dir, args.dest))
+    if args.readme:
+        update_readme(args.metrics_dir, args.readme)
     return 0
 
 
@@ -101,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("results", help="write book/results.md from a folder of metrics files")
     rp.add_argument("--metrics-dir", default="build/laptop")
     rp.add_argument("--dest", default="book/results.md")
+    rp.add_argument("--readme", default="README.md", help="README whose results table to refresh ('' to skip)")
     rp.set_defaults(func=_results)
     b = sub.add_parser("badges", help="rewrite Colab badges and install lines from config.REPO_URL")
     b.set_defaults(func=_badges)

@@ -38,8 +38,7 @@ def _machine(doc: dict) -> str:
     return (gpus[0] if gpus else f"CPU, {mach.get('cpu_count', '?')} cores")
 
 
-def write_results_page(metrics_dir: Path, dest: Path, note: str = "") -> str:
-    """One row per notebook in ``_toc.yml`` order, from ``metrics_dir/<stem>.metrics.json``."""
+def _rows(metrics_dir: Path) -> list[dict]:
     from .runner import toc_notebooks
 
     rows = []
@@ -47,6 +46,37 @@ def write_results_page(metrics_dir: Path, dest: Path, note: str = "") -> str:
         path = Path(metrics_dir) / f"{stem}.metrics.json"
         doc = json.loads(path.read_text()) if path.exists() else None
         rows.append({"notebook": stem, "status": "ok" if doc else "not run", "metrics_doc": doc, "wall_s": 0})
+    return rows
+
+
+README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def update_readme(metrics_dir: Path, readme: Path, headline: int = 5) -> str:
+    """Replace the table between the results markers of README with the first ``headline``
+    metrics each notebook promises (``profiles.METRIC_KEYS``), read from the metrics files."""
+    from .profiles import METRIC_KEYS
+
+    lines = [README_START, "", "| notebook | profile | data | headline metrics | time |", "|---|---|---|---|---|"]
+    for r in _rows(metrics_dir):
+        doc = r["metrics_doc"]
+        if not doc:
+            lines.append(f"| {r['notebook']} | not run | - | - | - |")
+            continue
+        keys = [k for k in METRIC_KEYS.get(r["notebook"], []) if not isinstance(doc["metrics"].get(k), dict)][:headline]
+        metrics = ", ".join(f"{k} {_fmt(doc['metrics'].get(k))}" for k in keys)
+        lines.append(f"| {r['notebook']} | {doc['profile']} | {_data_cell(doc)} | {metrics} | "
+                     f"{doc['timings'].get('total_s', 0):.0f} s |")
+    lines += ["", README_END]
+    text = Path(readme).read_text()
+    start, end = text.index(README_START), text.index(README_END) + len(README_END)
+    Path(readme).write_text(text[:start] + "\n".join(lines) + text[end:])
+    return "\n".join(lines)
+
+
+def write_results_page(metrics_dir: Path, dest: Path, note: str = "") -> str:
+    """One row per notebook in ``_toc.yml`` order, from ``metrics_dir/<stem>.metrics.json``."""
+    rows = _rows(metrics_dir)
     lines = [HEADER + (note + "\n\n" if note else ""),
              "| notebook | profile | data (source: images) | metrics | wall time | machine |",
              "|---|---|---|---|---|---|"]

@@ -70,11 +70,20 @@ def _strip_papermill(nb_path: Path, dest: Path) -> None:
     nbformat.write(nb, dest)
 
 
+def _round(v):
+    if isinstance(v, float):
+        return float(f"{v:.4g}")
+    if isinstance(v, list):
+        return [_round(x) for x in v]
+    return v
+
+
 def _fmt(v) -> str:
+    """A metric as short text: 4 significant digits, long lists cut."""
     if isinstance(v, float):
         return f"{v:.4g}"
     if isinstance(v, list):
-        s = json.dumps(v)
+        s = json.dumps(_round(v))
         return s if len(s) <= 40 else s[:37] + "..."
     return str(v)
 
