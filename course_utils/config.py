@@ -65,6 +65,22 @@ def data_roots() -> list[Path]:
     return [Path(p).expanduser().resolve() for p in _split_paths(os.environ.get("COURSE_DATA_ROOT"))]
 
 
+def absolutize_env() -> None:
+    """Rewrite relative folders in the ``COURSE_*`` path variables as absolute ones.
+
+    The runner calls this before starting kernels: a kernel runs in ``notebooks/``, so a
+    relative ``COURSE_DATA_MIRROR=../shared/data/mirror`` given in the repository root would
+    otherwise point somewhere else inside the notebook.
+    """
+    if os.environ.get("COURSE_DATA_MIRROR"):
+        os.environ["COURSE_DATA_MIRROR"] = " ".join(mirrors())
+    if os.environ.get("COURSE_DATA_ROOT"):
+        os.environ["COURSE_DATA_ROOT"] = " ".join(str(p) for p in data_roots())
+    for var in ("COURSE_DATA_HOME", "COURSE_OUTPUT_DIR"):
+        if os.environ.get(var):
+            os.environ[var] = str(Path(os.environ[var]).expanduser().resolve())
+
+
 def colab_url(notebook_stem: str) -> str:
     """The Colab link for a notebook, built from :data:`REPO_URL`."""
     path = REPO_URL.replace("https://github.com/", "")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import REPO_ROOT
+from .config import REPO_ROOT, absolutize_env
 
 NOTEBOOK_DIR = (REPO_ROOT or Path.cwd()) / "notebooks"
 
@@ -114,6 +114,7 @@ def run_notebooks(notebooks: list[str] | None = None, profile: str = "auto", dat
     (out / "executed").mkdir(parents=True, exist_ok=True)
     if data_root:
         os.environ["COURSE_DATA_ROOT"] = str(Path(data_root).resolve())
+    absolutize_env()  # kernels run in notebooks/: relative folders must not change meaning
     stems = notebooks or toc_notebooks()
     paths = [resolve_notebook(n) for n in stems]
     rows = []

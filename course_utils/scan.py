@@ -13,6 +13,9 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+# Files the course itself writes into dataset folders (cache and synthetic markers): not data,
+# and not the learner's, so they are neither listed nor reported.
+COURSE_MARKERS = {".course-complete.json", ".course-synthetic.json"}
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
@@ -135,6 +138,8 @@ def scan_folder(root: str | Path, check_pixels: bool = True) -> ScanReport:
     files, labels = [], []
     debris = []
     for d in root.iterdir():  # debris at the top level is reported too
+        if d.name in COURSE_MARKERS:
+            continue
         if _is_debris(Path(d.name)):
             debris.append(d)
         elif d.is_file():
@@ -162,6 +167,8 @@ def scan_flat(root: str | Path, pattern: str = r"^(?P<label>[a-z]+)\.(?P<index>\
     rx = re.compile(pattern)
     files, labels, bad = [], [], []
     for p in sorted(root.iterdir()):
+        if p.name in COURSE_MARKERS:
+            continue
         m = rx.match(p.name)
         if p.is_file() and m and not _is_debris(Path(p.name)):
             files.append(p)

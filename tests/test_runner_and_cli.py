@@ -57,3 +57,18 @@ def test_unknown_notebook_is_a_clear_error():
     with pytest.raises(FileNotFoundError, match="no single notebook"):
         resolve_notebook("99_nothing")
     assert resolve_notebook("00").stem == "00_setup"
+
+
+def test_relative_data_folders_keep_their_meaning_inside_kernels(monkeypatch, tmp_path):
+    from course_utils.config import absolutize_env
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COURSE_DATA_MIRROR", "../mirror https://example.org/mirror")
+    monkeypatch.setenv("COURSE_DATA_ROOT", "data")
+    monkeypatch.setenv("COURSE_DATA_HOME", "cache")
+    absolutize_env()
+    import os
+
+    assert os.environ["COURSE_DATA_MIRROR"].split() == [str(tmp_path.parent / "mirror"), "https://example.org/mirror"]
+    assert os.environ["COURSE_DATA_ROOT"] == str(tmp_path / "data")
+    assert os.environ["COURSE_DATA_HOME"] == str(tmp_path / "cache")

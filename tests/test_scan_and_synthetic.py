@@ -54,6 +54,14 @@ def test_scanner_reports_each_kind_of_bad_file_and_converts_modes(messy_folder):
     assert "6 bad files skipped" in rep.summary()
 
 
+def test_the_course_markers_are_not_reported_as_bad_files(tmp_path, monkeypatch):
+    from course_utils.datasets import synthetic_dataset
+
+    monkeypatch.setenv("COURSE_DATA_HOME", str(tmp_path))
+    rep = scan_folder(synthetic_dataset("flowers5", seed=0, size=3))
+    assert rep.bad == [] and sum(rep.counts.values()) == 15
+
+
 def test_scanner_errors_on_wrong_layout(tmp_path):
     with pytest.raises(FileNotFoundError):
         scan_folder(tmp_path / "missing")
