@@ -90,7 +90,9 @@ def make_mnist(root: Path, rng, n_train: int = 2000, n_test: int = 500) -> dict:
         _idx(raw / f"{prefix}-images-idx3-ubyte", images)
         _idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
         for name in (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"):
-            with open(raw / name, "rb") as src, gzip.open(raw / f"{name}.gz", "wb") as dst:
+            # mtime=0: gzip stamps the write time into its header, which would make two
+            # generations with the same seed differ
+            with open(raw / name, "rb") as src, gzip.GzipFile(raw / f"{name}.gz", "wb", mtime=0) as dst:
                 dst.write(src.read())
         counts[split] = n
     return counts
