@@ -67,6 +67,7 @@ class Run:
         self.device = machine["torch_device"]
         self.data: dict[str, DataInfo] = {}
         self.timings: dict[str, float] = {}
+        self.lessons: list[dict] = []
         self._t0 = time.perf_counter()
         self.output_dir.mkdir(parents=True, exist_ok=True)
 
@@ -112,6 +113,28 @@ class Run:
         """A file inside this run's output folder (models, figures)."""
         return self.output_dir / filename
 
+    # -- lessons --------------------------------------------------------------------------
+    def lesson(self, id: str, claim: str, holds, evidence: str) -> bool:
+        """Record one lesson of this notebook as a check its own run computed.
+
+        ``claim`` is the sentence the notebook teaches, ``holds`` the boolean the run computed,
+        ``evidence`` the numbers compared (``"test 0.73 vs 0.63"``). Lessons go to the metrics
+        file under ``lessons`` and are printed by :meth:`show_lessons`. A lesson with the same
+        ``id`` replaces the earlier one, so re-running a cell does not duplicate it.
+        """
+        entry = {"id": str(id), "claim": str(claim), "holds": bool(holds), "evidence": str(evidence)}
+        self.lessons = [le for le in self.lessons if le["id"] != entry["id"]] + [entry]
+        return entry["holds"]
+
+    def show_lessons(self) -> None:
+        """Print "What this run showed": each lesson with ✓ (held) or ✗ (did not hold here)."""
+        print(f"What this run showed ({self.profile} profile"
+              + (", SYNTHETIC data" if self.synthetic else "") + "):")
+        for le in self.lessons:
+            print(f"  {'✓' if le['holds'] else '✗'} {le['claim']}\n      evidence: {le['evidence']}")
+        if not self.lessons:
+            print("  (no lessons recorded)")
+
     # -- metrics --------------------------------------------------------------------------
     def save_metrics(self, metrics: dict, strict: bool = True) -> Path:
         """Write ``<output_dir>/<notebook>.metrics.json`` and print the metrics.
@@ -135,6 +158,7 @@ class Run:
             "data": {k: v.provenance() for k, v in self.data.items()},
             "synthetic": self.synthetic,
             "metrics": metrics,
+            "lessons": self.lessons,
             "timings": self.timings,
             "environment": {"device": self.device, "machine": self.machine, "versions": library_versions()},
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
