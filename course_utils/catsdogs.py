@@ -8,7 +8,7 @@ folder. Here the split is a pair of file lists per split, by index as in the boo
 per class, the first ``n_train`` clean ids are training, the next ``n_val`` validation, the
 next ``n_test`` test. Bad files are reported and left out (their id is skipped), the source is
 never modified, and calling it twice gives the same split. :meth:`CatsDogsSplit.write_folders`
-writes the book's folder layout (hard links or copies) into a folder of yours, idempotently.
+writes the book's folder layout (copies, never links) into a folder of yours, idempotently.
 """
 from __future__ import annotations
 
@@ -62,11 +62,13 @@ class CatsDogsSplit:
                            "files": {s: [os.path.basename(p) for p in ps] for s, ps in self.paths.items()}},
                           indent=1)
 
-    def write_folders(self, dest: str | Path, link: bool = True) -> int:
+    def write_folders(self, dest: str | Path) -> int:
         """Write the book's layout ``dest/{train,validation,test}/{cats,dogs}/<file>`` and return
-        how many files were *newly* written: a second call writes 0 (idempotent). Hard links
-        when the file system allows (no extra disk space), copies otherwise. Never touches the
-        source folder."""
+        how many files were *newly* written: a second call writes 0 (idempotent).
+
+        Always real copies: a hard link would share the learner's file, so editing the "copy"
+        would change the original. Never touches the source folder; a hard link left in ``dest``
+        by an older version of the course is replaced by a copy."""
         dest = Path(dest)
         if dest.resolve() == Path(self.root).resolve() or Path(self.root).resolve() in dest.resolve().parents:
             raise ValueError(f"refusing to write the split inside the source folder {self.root}")
@@ -74,17 +76,17 @@ class CatsDogsSplit:
         for s in self.paths:
             for p, y in zip(self.paths[s], self.labels[s]):
                 target = dest / s / (CLASSES[y] + "s") / Path(p).name
-                if target.exists() and target.stat().st_size == Path(p).stat().st_size:
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                if target.exists():
+                if target.is_symlink():
                     target.unlink()
-                try:
-                    if not link:
-                        raise OSError
-                    os.link(p, target)
-                except OSError:
-                    shutil.copyfile(p, target)
+                if target.exists():
+                    st = target.stat()
+                    if st.st_nlink == 1 and st.st_size == Path(p).stat().st_size:
+                        continue
+                    target.unlink()  # a link to (or a stale copy of) the source: ours to replace
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_name(f".part-{target.name}")
+                shutil.copyfile(p, tmp)
+                os.replace(tmp, target)
                 new += 1
         return new
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -31,7 +32,7 @@ def _run(args) -> int:
 def _data(args) -> int:
     from . import manifest
     from .fetch import cached_dataset, fetch, verify
-    from .scan import scan_folder
+    from .scan import scan_any
 
     if args.action == "list":
         for name, m in manifest.load_all().items():
@@ -39,8 +40,18 @@ def _data(args) -> int:
             print(f"{name:28s} {m.kind:8s} {m.access:9s} {cached:7s} {m.title}")
         return 0
     if args.action == "scan":
-        rep = scan_folder(args.name)
-        print(rep.to_json() if args.json else rep.summary())
+        if not args.name:
+            print("'data scan' needs a folder", file=sys.stderr)
+            return 2
+        reports = scan_any(args.name)
+        if args.json:
+            print(json.dumps({split or "all": r.to_dict() for split, r in reports.items()}, indent=1)
+                  if len(reports) > 1 else next(iter(reports.values())).to_json())
+        else:
+            if len(reports) > 1:
+                print(f"{args.name}: split layout ({', '.join(s + '/' for s in reports)}), each split scanned:")
+            for r in reports.values():
+                print(r.summary())
         return 0
     if not args.name:
         print(f"'data {args.action}' needs a NAME", file=sys.stderr)
@@ -75,16 +86,32 @@ def _badges(args) -> int:
 
 
 def _results(args) -> int:
+    from .config import REPO_ROOT
+    from .errors import CourseError
     from .results_page import update_readme, write_results_page
 
-    print(write_results_page(args.metrics_dir, args.dest))
-    if args.readme:
-        update_readme(args.metrics_dir, args.readme)
+    dest, readme = args.dest, args.readme
+    if dest is None or readme is None:
+        # Defaults only inside the course's own repository: never a learner's ./book/ or README.
+        inside = REPO_ROOT is not None and (Path.cwd().resolve() == REPO_ROOT
+                                            or REPO_ROOT in Path.cwd().resolve().parents)
+        if dest is None:
+            if not inside:
+                raise CourseError(f"`results` writes the results page only where told: {Path.cwd()} is not "
+                                  f"the course repository.", setting="--dest",
+                                  fix="pass --dest PATH (for example --dest my-results.md).")
+            dest = REPO_ROOT / "book" / "results.md"
+        if readme is None:
+            readme = REPO_ROOT / "README.md" if inside else ""
+    print(write_results_page(args.metrics_dir, dest))
+    if readme:
+        update_readme(args.metrics_dir, readme)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m course_utils", description=__doc__)
+    p.add_argument("--debug", action="store_true", help="show the full traceback of any failure")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="execute notebooks with papermill and collect metrics")
     r.add_argument("notebooks", nargs="*", help="stems or prefixes (default: every notebook in _toc.yml)")
@@ -102,8 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=_doctor)
     rp = sub.add_parser("results", help="write book/results.md from a folder of metrics files")
     rp.add_argument("--metrics-dir", default="build/laptop")
-    rp.add_argument("--dest", default="book/results.md")
-    rp.add_argument("--readme", default="README.md", help="README whose results table to refresh ('' to skip)")
+    rp.add_argument("--dest", default=None,
+                    help="file to write (default: book/results.md, only when run inside the course repository)")
+    rp.add_argument("--readme", default=None,
+                    help="README whose results table to refresh (default: the course repository's; '' to skip)")
     rp.set_defaults(func=_results)
     b = sub.add_parser("badges", help="rewrite Colab badges and install lines from config.REPO_URL")
     b.set_defaults(func=_badges)
@@ -116,11 +145,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    from .errors import CourseError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # accepted anywhere on the line
+    args = build_parser().parse_args([a for a in argv if a != "--debug"])
+    args.debug = debug
     try:
         return args.func(args)
-    except (KeyError, FileNotFoundError, ValueError, RuntimeError) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except (CourseError, KeyError, FileNotFoundError, ValueError, RuntimeError, OSError) as err:
+        if args.debug:
+            raise
+        # Expected failures: one paragraph that names the setting and what to do, no traceback.
+        text = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+        print(f"error: {text}\n(run with --debug for the full traceback)", file=sys.stderr)
         return 2
 
 

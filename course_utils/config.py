@@ -6,6 +6,7 @@ environment variable with a sensible per-user default, so notebooks never hard-c
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 #: The repository every "Open in Colab" badge points to. Change it here, and only here, in a fork.
@@ -36,20 +37,31 @@ def data_home() -> Path:
 
 
 def _split_paths(value: str | None) -> list[str]:
+    """Split a list of folders or URLs on ``os.pathsep`` (``:`` on Linux and macOS, ``;`` on
+    Windows), like ``PATH``. Spaces belong to the folder name. On POSIX the ``:`` inside a URL
+    (``https://host:8080/x``) is put back together."""
     if not value:
         return []
-    # os.pathsep separates local folders; spaces separate URLs (which contain ':').
+    pieces = value.split(os.pathsep)
     parts: list[str] = []
-    for chunk in value.split():
-        if "://" in chunk:
-            parts.append(chunk)
-        else:
-            parts.extend(p for p in chunk.split(os.pathsep) if p)
+    i = 0
+    while i < len(pieces):
+        p = pieces[i]
+        if re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", p) and i + 1 < len(pieces) and pieces[i + 1].startswith("//"):
+            p = p + ":" + pieces[i + 1]
+            i += 1
+            if i + 1 < len(pieces) and re.match(r"\d+(/|$)", pieces[i + 1]):  # a port number
+                p = p + ":" + pieces[i + 1]
+                i += 1
+        i += 1
+        if p.strip():
+            parts.append(p.strip())
     return parts
 
 
 def mirrors() -> list[str]:
-    """Mirrors tried before the origin: ``$COURSE_DATA_MIRROR`` (folders or base URLs)."""
+    """Mirrors tried in order before the origin: ``$COURSE_DATA_MIRROR``, folders or base URLs
+    separated by ``os.pathsep`` (``:`` on Linux and macOS, ``;`` on Windows)."""
     out = []
     for m in _split_paths(os.environ.get("COURSE_DATA_MIRROR")):
         out.append(m if "://" in m else str(Path(m).expanduser().resolve()))
@@ -73,9 +85,9 @@ def absolutize_env() -> None:
     otherwise point somewhere else inside the notebook.
     """
     if os.environ.get("COURSE_DATA_MIRROR"):
-        os.environ["COURSE_DATA_MIRROR"] = " ".join(mirrors())
+        os.environ["COURSE_DATA_MIRROR"] = os.pathsep.join(mirrors())
     if os.environ.get("COURSE_DATA_ROOT"):
-        os.environ["COURSE_DATA_ROOT"] = " ".join(str(p) for p in data_roots())
+        os.environ["COURSE_DATA_ROOT"] = os.pathsep.join(str(p) for p in data_roots())
     for var in ("COURSE_DATA_HOME", "COURSE_OUTPUT_DIR"):
         if os.environ.get(var):
             os.environ[var] = str(Path(os.environ[var]).expanduser().resolve())

@@ -21,9 +21,14 @@ import numpy as np
 from . import manifest as _manifest
 from . import synthetic as _synthetic
 from .config import data_home, data_roots
-from .fetch import DataUnavailable, fetch
+from .errors import CourseError
+from .fetch import COMPLETE_MARKER, DataUnavailable, fetch, file_digest
 
 DATA_SOURCES = ("auto", "real", "synthetic")
+
+
+class DataDirError(CourseError, FileNotFoundError):
+    """``data_dir`` that is not a folder (also a ``FileNotFoundError``, as it used to be)."""
 
 
 @dataclass
@@ -90,7 +95,9 @@ def get_dataset(name: str, data_dir: str | os.PathLike | None = None, data_sourc
                 seed: int = 0, synthetic_size: int | None = None, progress: bool = True) -> DataInfo:
     """Find dataset ``name`` and say where it came from. See the module docstring for the order."""
     if data_source not in DATA_SOURCES:
-        raise ValueError(f"data_source={data_source!r} is not one of {DATA_SOURCES}")
+        raise CourseError(f"data_source={data_source!r} is not one of {DATA_SOURCES}.", setting="data_source",
+                          fix="use 'auto' (real data if it can be had, else a labelled synthetic stand-in), "
+                              "'real' or 'synthetic'.")
     m = _manifest.get(name)
     info = DataInfo(name=name, title=m.title, root=Path("."), source="", licence=m.licence,
                     homepage=m.homepage, notes=list(m.notes))
@@ -101,8 +108,8 @@ def get_dataset(name: str, data_dir: str | os.PathLike | None = None, data_sourc
     if data_dir is not None:
         path = Path(data_dir).expanduser()
         if not path.is_dir():
-            raise FileNotFoundError(f"data_dir={str(data_dir)!r} is not a folder. Expected {m.title} laid out as:\n"
-                                    f"{m.layout.strip()}")
+            raise DataDirError(f"data_dir={str(data_dir)!r} is not a folder.", setting="data_dir",
+                               fix=f"pass the folder that holds {m.title}, laid out as:\n{m.layout.strip()}")
         info.root, info.source, info.origin = path.resolve(), "data_dir", str(path.resolve())
         return info
     local = _from_roots(m)
@@ -115,6 +122,8 @@ def get_dataset(name: str, data_dir: str | os.PathLike | None = None, data_sourc
         return info
     except DataUnavailable as err:
         reason = str(err)
+    except CourseError:  # a setting to fix (an unusable cache folder...): say so, never hide it
+        raise
     except Exception as err:  # network errors and the like
         reason = f"{type(err).__name__}: {err}"
     if data_source == "real":
@@ -138,14 +147,21 @@ def get_weights(name: str, progress: bool = True) -> DataInfo:
     return info
 
 
+def _has_images(folder: Path) -> bool:
+    from .scan import IMAGE_EXTENSIONS
+
+    return any(f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS for f in folder.iterdir())
+
+
 def find_image_root(path: str | Path) -> Path:
     """Descend through single wrapper folders (``flower_photos/``, ``PetImages/``...) to the
-    folder whose sub-folders hold images."""
+    folder whose sub-folders hold images. A single sub-folder that holds images itself is a
+    class, not a wrapper: the scan then says plainly that only one class is present."""
     path = Path(path)
     while True:
         subdirs = [d for d in path.iterdir() if d.is_dir() and not d.name.startswith((".", "__"))]
         files = [f for f in path.iterdir() if f.is_file() and not f.name.startswith(".")]
-        if len(subdirs) == 1 and not files:
+        if len(subdirs) == 1 and not files and not _has_images(subdirs[0]):
             path = subdirs[0]
         else:
             return path
@@ -154,10 +170,61 @@ def find_image_root(path: str | Path) -> Path:
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
+class _ArraysOnlyUnpickler(pickle.Unpickler):
+    """Reads pickles made of plain containers and NumPy arrays, and nothing else: no other
+    class or function is looked up, so a tampered file cannot run code."""
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.numeric", "_frombuffer"),
+               ("numpy._core.numeric", "_frombuffer")}
+
+    def find_class(self, module, name):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing {module}.{name}: a CIFAR batch holds only lists and arrays")
+
+
+def _verified_digests(folder: Path) -> dict:
+    """sha256 of the files the course extracted from a checksum-verified archive (its marker),
+    keyed by absolute path; empty for folders the course did not extract."""
+    for up in (folder, *folder.parents):
+        marker = up / COMPLETE_MARKER
+        if marker.is_file():
+            try:
+                contents = json.loads(marker.read_text()).get("contents") or {}
+            except ValueError:
+                return {}
+            return {str((up / rel).resolve()): v[1] for rel, v in contents.items()}
+    return {}
+
+
+def read_cifar_batch(path: Path, verified: dict | None = None) -> dict:
+    """One CIFAR python batch. Unpickled with ``pickle`` only when its sha256 matches the copy
+    the course extracted from the manifest-checked archive; any other file (a ``data_dir`` of
+    yours, the synthetic stand-in) is read by an unpickler that builds only lists and arrays and
+    cannot run code, and a file that needs anything else is refused with a reason."""
+    path = Path(path)
+    verified = _verified_digests(path.parent) if verified is None else verified
+    with open(path, "rb") as fh:
+        if verified.get(str(path.resolve())) == file_digest(path):
+            return pickle.load(fh, encoding="bytes")
+        try:
+            return _ArraysOnlyUnpickler(fh, encoding="bytes").load()
+        except pickle.UnpicklingError as err:
+            raise CourseError(f"{path} is not a plain CIFAR batch and was not unpickled ({err}).",
+                              setting="data_dir",
+                              fix="use the official cifar-10-python.tar.gz (the course checks its md5), "
+                                  "or a folder of train/<class>/ and test/<class>/ images.") from None
+
+
 def _cifar_arrays_from_batches(folder: Path):
+    verified = _verified_digests(folder)
+    if not verified:
+        print(f"CIFAR batches in {folder} were not extracted by the course from the checksum-verified "
+              "archive: they are read with a restricted unpickler (lists and arrays only, no code runs).")
+
     def read(fname):
-        with open(folder / fname, "rb") as fh:
-            d = pickle.load(fh, encoding="bytes")
+        d = read_cifar_batch(folder / fname, verified)
         x = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
         return x, np.asarray(d[b"labels"], dtype=np.int64)
 
@@ -171,9 +238,7 @@ def _cifar_arrays_from_batches(folder: Path):
 def _cifar_arrays_from_folders(root: Path, pick):
     """Read ``train/`` and ``test/`` image folders; ``pick(split, n)`` chooses which of the n clean
     files to decode (sub-sampling before decoding, not after)."""
-    from PIL import Image
-
-    from .scan import scan_folder
+    from .scan import load_rgb, scan_folder
 
     out = []
     for split in ("train", "test"):
@@ -182,7 +247,7 @@ def _cifar_arrays_from_folders(root: Path, pick):
         sel = pick(split, len(rep.files))
         all_paths = rep.paths  # a property that builds the list: call it once
         paths = [all_paths[i] for i in sel]
-        xs = np.stack([np.asarray(Image.open(p).convert("RGB").resize((32, 32))) for p in paths])
+        xs = np.stack([np.asarray(load_rgb(p).resize((32, 32))) for p in paths])
         ys = np.asarray([idx[rep.labels[i]] for i in sel], dtype=np.int64)
         out += [xs, ys]
     return tuple(out)

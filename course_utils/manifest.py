@@ -35,6 +35,7 @@ class FileEntry:
     archive: str = "none"
     mirror_path: str = ""        # path under a mirror, e.g. "mnist/train-images-idx3-ubyte.gz"
     extract_to: str = ""         # sub-folder of the dataset folder to extract into
+    extracted_size: int | None = None  # bytes after extraction (archives); bounds what is written
 
     @property
     def pooch_hash(self) -> str | None:
@@ -85,6 +86,7 @@ def _parse_file(name: str, entry: dict) -> FileEntry:
         hash_note=entry.get("hash_note", ""), archive=archive,
         mirror_path=entry.get("mirror_path", f"{name}/{entry['name']}"),
         extract_to=entry.get("extract_to", ""),
+        extracted_size=entry.get("extracted_size"),
     )
 
 

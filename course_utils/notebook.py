@@ -15,8 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import profiles as _profiles
-from .datasets import DataInfo, banner, get_dataset, get_weights
+from .datasets import DATA_SOURCES, DataInfo, banner, get_dataset, get_weights
 from .env import describe_machine, library_versions, seed_everything, set_plot_defaults
+from .errors import CourseError
 
 METRICS_SCHEMA_VERSION = 1
 DEFAULT_OUTPUT_DIR = "outputs"
@@ -191,6 +192,45 @@ def _report(run: Run) -> str:
     return "\n".join(lines)
 
 
+def check_parameters(notebook: str, profile="auto", data_source="auto", data_dir=None,
+                     output_dir=DEFAULT_OUTPUT_DIR, seed=42, knobs: dict | None = None,
+                     create_output_dir: bool = True) -> None:
+    """Check a notebook's parameters before any work starts; raise a :class:`CourseError` that
+    names the first bad setting and what to do. Used by :func:`setup_notebook` and by the runner
+    (which checks every notebook's parameters before starting the first one)."""
+    _profiles.check_profile_name(profile)
+    if data_source not in DATA_SOURCES:
+        raise CourseError(f"data_source={data_source!r} is not a data source.", setting="data_source",
+                          fix=f"use one of {', '.join(DATA_SOURCES)} (see 00_setup).")
+    if not _profiles._is_int(seed):
+        raise _profiles.SettingError(f"seed={seed!r} ({type(seed).__name__}) is not a whole number.", setting="seed",
+                                     fix="set seed to a whole number such as 42 (a fraction is not rounded "
+                                         "for you: another seed is another run).")
+    if data_dir is not None:
+        if not isinstance(data_dir, (str, os.PathLike)) or not Path(data_dir).expanduser().is_dir():
+            raise CourseError(f"data_dir={str(data_dir)!r} is not a folder.", setting="data_dir",
+                              fix="pass the folder that holds the data (see the notebook's data section), "
+                                  "or None to let the course find or fetch it.")
+    if not isinstance(output_dir, (str, os.PathLike)) or not str(output_dir):
+        raise CourseError(f"output_dir={output_dir!r} is not a folder name.", setting="output_dir",
+                          fix="set output_dir to a folder name such as 'outputs'.")
+    out = Path(output_dir).expanduser()
+    bad = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
+    if bad is not None:
+        raise CourseError(f"output_dir={str(output_dir)!r} cannot be a folder: {bad} is a file.",
+                          setting="output_dir", fix="choose another output_dir, or move that file away.")
+    if create_output_dir:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            probe = out / f".course-probe-{os.getpid()}"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as err:
+            raise CourseError(f"output_dir={str(output_dir)!r} cannot be written ({err.strerror or err}).",
+                              setting="output_dir", fix="choose a folder you can write.") from None
+    _profiles.check_knobs(notebook, knobs)
+
+
 def setup_notebook(notebook: str, profile: str = "auto", data_source: str = "auto", data_dir=None,
                    output_dir: str = DEFAULT_OUTPUT_DIR, seed: int = 42, verbose: bool = True, **knobs) -> Run:
     """Prepare a notebook run. ``knobs`` are the notebook's own parameters; ``None`` means "take
@@ -203,6 +243,8 @@ def setup_notebook(notebook: str, profile: str = "auto", data_source: str = "aut
         output_dir = os.environ["COURSE_OUTPUT_DIR"]
     if data_source == "auto" and os.environ.get("COURSE_DATA_SOURCE"):
         data_source = os.environ["COURSE_DATA_SOURCE"]
+    # Every setting is checked first, so a typo costs seconds, not a training run.
+    check_parameters(notebook, profile, data_source, data_dir, output_dir, seed, knobs)
     machine = describe_machine(memory_growth=True)
     name, why = _profiles.resolve_profile_name(profile, machine["has_gpu"])
     settings = _profiles.settings_for(notebook, name, knobs)

@@ -13,8 +13,12 @@ a knob left at ``None`` takes the value from this table.
 """
 from __future__ import annotations
 
+import math
+import numbers
 import os
 from copy import deepcopy
+
+from .errors import CourseError
 
 PROFILE_NAMES = ("smoke", "laptop", "full")
 
@@ -167,8 +171,73 @@ METRIC_KEYS: dict[str, list[str]] = {
 }
 
 
-class ProfileError(ValueError):
+class ProfileError(CourseError, ValueError):
     """An unknown profile or notebook name."""
+
+
+class SettingError(CourseError, ValueError):
+    """A parameter whose value cannot work (wrong type, zero or negative size...)."""
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _is_real(v) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(float(v))
+
+
+def _describe(v) -> str:
+    return f"{v!r} ({type(v).__name__})"
+
+
+def check_knobs(notebook: str, knobs: dict | None) -> None:
+    """Check each notebook knob that is set (not ``None``) against the type of the values the
+    profile table gives it: whole numbers stay whole and >= 1, numbers stay positive, text
+    stays text, lists stay lists. Knobs the table does not list are left to the notebook.
+    Raises :class:`SettingError` naming the setting and what to do."""
+    profs = TABLE.get(notebook)
+    if not profs:
+        return
+    for key, value in (knobs or {}).items():
+        examples = [p[key] for p in [*profs.values(), *COMMON.values()] if key in p and p[key] is not None]
+        if value is None or not examples:
+            continue
+        example = examples[0]
+        fix = (f"set {key} to a value like {example!r} (the {', '.join(p for p in PROFILE_NAMES if key in profs[p])} "
+               f"profiles use {', '.join(repr(profs[p].get(key)) for p in PROFILE_NAMES)}), or to None to take "
+               f"the profile's value.")
+        problem = None
+        if all(isinstance(e, bool) for e in examples):
+            if not isinstance(value, bool):
+                problem = "must be True or False"
+        elif all(_is_int(e) for e in examples):
+            if not _is_int(value):
+                problem = "must be a whole number"
+            elif value < 1:
+                problem = "must be at least 1"
+        elif all(_is_real(e) for e in examples):
+            if not _is_real(value):
+                problem = "must be a number"
+            elif all(e > 0 for e in examples) and value <= 0:
+                problem = "must be greater than 0"
+        elif all(isinstance(e, str) for e in examples):
+            if not isinstance(value, str):
+                problem = "must be text"
+        elif all(isinstance(e, (list, tuple)) for e in examples):
+            if not isinstance(value, (list, tuple)) or not value:
+                problem = "must be a non-empty list"
+            elif all(_is_real(x) for e in examples for x in e) and not all(_is_real(x) and x >= 0 for x in value):
+                problem = "must be a list of numbers >= 0"
+        if problem:
+            raise SettingError(f"{notebook}: {key}={_describe(value)} {problem}.", setting=key, fix=fix)
+
+
+def check_profile_name(profile) -> None:
+    """Raise :class:`ProfileError` unless ``profile`` is a known profile or ``auto``."""
+    if not isinstance(profile, str) or profile.strip().lower() not in PROFILE_NAMES + ("auto",):
+        raise ProfileError(f"profile={profile!r} is not a profile.", setting="profile",
+                           fix=f"use one of {', '.join(PROFILE_NAMES + ('auto',))} (see 00_setup).")
 
 
 def resolve_profile_name(profile: str | None, has_gpu: bool) -> tuple[str, str]:
@@ -178,11 +247,12 @@ def resolve_profile_name(profile: str | None, has_gpu: bool) -> tuple[str, str]:
         env = os.environ.get("COURSE_PROFILE", "").strip().lower()
         if env:
             if env not in PROFILE_NAMES:
-                raise ProfileError(f"COURSE_PROFILE={env!r} is not one of {PROFILE_NAMES}.")
+                raise ProfileError(f"COURSE_PROFILE={env!r} is not one of {PROFILE_NAMES}.",
+                                   setting="COURSE_PROFILE", fix="unset it or set it to smoke, laptop or full.")
             return env, "from $COURSE_PROFILE"
         return ("full", "auto: a GPU was found") if has_gpu else ("laptop", "auto: no GPU found")
     if requested not in PROFILE_NAMES:
-        raise ProfileError(f"profile {profile!r} is not one of {PROFILE_NAMES + ('auto',)}.")
+        check_profile_name(profile)
     return requested, "as requested"
 
 

@@ -104,6 +104,18 @@ def results_markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _course_error_names() -> set[str]:
+    """Class names of :class:`CourseError` and its subclasses (as a kernel reports them)."""
+    from .errors import CourseError
+
+    names, todo = set(), [CourseError]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo += cls.__subclasses__()
+    return names
+
+
 def run_notebooks(notebooks: list[str] | None = None, profile: str = "auto", data_source: str = "auto",
                   output_dir: str | Path = "outputs", params: dict | None = None, store: bool = False,
                   data_root: str | None = None, timeout: int | None = None, log_output: bool = False) -> list[dict]:
@@ -111,12 +123,20 @@ def run_notebooks(notebooks: list[str] | None = None, profile: str = "auto", dat
     import papermill as pm
 
     out = Path(output_dir).resolve()
-    (out / "executed").mkdir(parents=True, exist_ok=True)
     if data_root:
         os.environ["COURSE_DATA_ROOT"] = str(Path(data_root).resolve())
     absolutize_env()  # kernels run in notebooks/: relative folders must not change meaning
     stems = notebooks or toc_notebooks()
     paths = [resolve_notebook(n) for n in stems]
+    # Check every notebook's parameters before starting the first kernel: a bad value fails in
+    # a second with a message naming it, not minutes later inside a traceback.
+    from .notebook import check_parameters
+
+    for path in paths:
+        knobs = {"profile": profile, "data_source": data_source, "output_dir": str(out), **(params or {})}
+        std = {k: knobs.pop(k) for k in ("profile", "data_source", "data_dir", "output_dir", "seed") if k in knobs}
+        check_parameters(path.stem, knobs=knobs, create_output_dir=False, **std)
+    (out / "executed").mkdir(parents=True, exist_ok=True)
     rows = []
     for i, path in enumerate(paths, start=1):
         stem = path.stem
@@ -133,7 +153,11 @@ def run_notebooks(notebooks: list[str] | None = None, profile: str = "auto", dat
                                 log_output=log_output, execution_timeout=timeout)
         except Exception as err:
             row["status"] = "FAILED"
-            row["error"] = f"{type(err).__name__}: {str(err)[-2000:]}"
+            if getattr(err, "ename", "") in _course_error_names():
+                # A problem the learner can fix: its one-paragraph message, not a traceback.
+                row["error"] = f"{err.ename}: {err.evalue}"
+            else:
+                row["error"] = f"{type(err).__name__}: {str(err)[-2000:]}"
         row["wall_s"] = round(time.perf_counter() - t, 1)
         if row["status"] == "ok" and not metrics_file.exists():
             row["status"], row["error"] = "FAILED", f"{metrics_file.name} was not written"

@@ -93,8 +93,8 @@ print(split.summary())
 # %% [markdown]
 # Calling it again gives exactly the same lists; that is what "idempotent" buys you when a notebook
 # is re-run. If you want the book's folder layout on disk (`train/cats/…`), `write_folders` writes
-# it into a folder of *yours* — hard links where the file system allows, copies otherwise — and a
-# second call writes nothing new.
+# it into a folder of *yours* as real copies — never hard links, which would share the file with
+# your original so that editing the "copy" changed it — and a second call writes nothing new.
 
 # %%
 again = catsdogs.make_split(info.root, cfg.n_train, cfg.n_val, cfg.n_test, check_pixels=False)

@@ -60,15 +60,16 @@ def test_unknown_notebook_is_a_clear_error():
 
 
 def test_relative_data_folders_keep_their_meaning_inside_kernels(monkeypatch, tmp_path):
-    from course_utils.config import absolutize_env
+    import os
+
+    from course_utils.config import absolutize_env, mirrors
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COURSE_DATA_MIRROR", "../mirror https://example.org/mirror")
+    monkeypatch.setenv("COURSE_DATA_MIRROR", os.pathsep.join(["../mirror", "https://example.org/mirror"]))
     monkeypatch.setenv("COURSE_DATA_ROOT", "data")
     monkeypatch.setenv("COURSE_DATA_HOME", "cache")
     absolutize_env()
-    import os
 
-    assert os.environ["COURSE_DATA_MIRROR"].split() == [str(tmp_path.parent / "mirror"), "https://example.org/mirror"]
+    assert mirrors() == [str(tmp_path.parent / "mirror"), "https://example.org/mirror"]
     assert os.environ["COURSE_DATA_ROOT"] == str(tmp_path / "data")
     assert os.environ["COURSE_DATA_HOME"] == str(tmp_path / "cache")
