@@ -150,7 +150,7 @@ def _too_big(path: Path, total: int, limit: int) -> ArchiveError:
                         f"the archive the course expects, or it is a decompression bomb. It is not extracted.")
 
 
-def test_archive(path: Path, kind: str, limit: int | None = None) -> None:
+def check_archive(path: Path, kind: str, limit: int | None = None) -> None:
     """Open archive ``path`` and read it through without extracting: zip CRCs (``testzip``),
     the complete tar listing, gzip's CRC. Raise :class:`ArchiveError` when it is damaged or
     would expand to more than ``limit`` bytes."""
@@ -198,7 +198,7 @@ def test_archive(path: Path, kind: str, limit: int | None = None) -> None:
 def _check_copy(m: _manifest.Manifest, entry: _manifest.FileEntry, path: Path) -> None:
     check_file(path, entry, recorded_checksums(m.name).get(entry.name))
     if entry.archive != "none":
-        test_archive(path, entry.archive, expansion_limit(entry, path.stat().st_size))
+        check_archive(path, entry.archive, expansion_limit(entry, path.stat().st_size))
 
 
 # -- the cache folder -------------------------------------------------------------------------
@@ -351,7 +351,7 @@ def safe_extract(archive: Path, kind: str, target: Path, limit: int | None = Non
     archive = Path(archive)
     target.mkdir(parents=True, exist_ok=True)
     if kind != "none":
-        test_archive(archive, kind, limit)
+        check_archive(archive, kind, limit)
     if kind == "zip":
         with zipfile.ZipFile(archive) as zf:
             for info in zf.infolist():
@@ -514,7 +514,7 @@ def verify(name: str) -> list[dict]:
             try:
                 check_file(path, e, rec.get(e.name))
                 if e.archive != "none":
-                    test_archive(path, e.archive, expansion_limit(e, path.stat().st_size))
+                    check_archive(path, e.archive, expansion_limit(e, path.stat().st_size))
                 row["ok"] = True
             except CourseError as err:
                 row["ok"], row["error"] = False, str(err)

@@ -102,13 +102,16 @@ table.loc[["01_knn_cifar10", "06_mnist_cnn_pytorch", "09_cats_vs_dogs_augmentati
 # 1. `data_dir=` — a folder you already have, in the dataset's usual layout (always wins);
 # 2. `$COURSE_DATA_ROOT/<name>` — a folder of datasets an instructor shares;
 # 3. the cache `$COURSE_DATA_HOME` (default `~/.cache/cnn-course`), where verified copies live;
-# 4. the mirrors in `$COURSE_DATA_MIRROR` — folders or URLs holding the files under their manifest
-#    names (a class can share one USB stick or web server instead of 30 downloads);
+# 4. the mirrors in `$COURSE_DATA_MIRROR`, in order — folders or URLs holding the files under their
+#    manifest names, separated like `PATH` (`:` on Linux and macOS, `;` on Windows), so a folder
+#    name may contain spaces (a class can share one USB stick or web server instead of 30 downloads);
 # 5. the origin on the internet, with a progress bar and a checksum check.
 #
-# A file whose checksum does not match is never kept. Archives are unpacked into a temporary folder
-# and renamed into place, so an interrupted download never leaves half a dataset. Datasets that need
-# a Kaggle account print how to get them. If nothing works, `data_source="auto"` falls back to a
+# A file whose checksum does not match, or an archive that is damaged, is never kept: the next source
+# is tried, and the error lists every source with its reason if none works. Archives are unpacked
+# into a temporary folder and renamed into place, so an interrupted download never leaves half a
+# dataset. Datasets that need a Kaggle account print how to get them; a folder of yours is used as
+# it is and never moved, changed or deleted. If nothing works, `data_source="auto"` falls back to a
 # **synthetic stand-in** in the same layout, with a loud banner, and the metrics file says
 # `synthetic`; `data_source="real"` stops with an error instead.
 

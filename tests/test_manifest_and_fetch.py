@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from course_utils import manifest
-from course_utils.fetch import ChecksumError, UnsafeArchiveError, file_digest, fetch, fetch_file, safe_extract
+from course_utils.fetch import DataUnavailable, UnsafeArchiveError, file_digest, fetch, fetch_file, safe_extract
 
 EXPECTED = {"mnist", "cifar10", "monkeypox_msld", "breast_histopathology_idc", "dogs_vs_cats",
             "cats_and_dogs_filtered", "flowers5", "flowers102", "hymenoptera", "keras_vgg16_notop",
@@ -72,14 +72,14 @@ def _manifest_for(tmp_path, payload: bytes, archive="none", name="toy", good=Tru
         {"name": "toy.bin", "url": "https://127.0.0.1:9/toy.bin", "sha256": digest, "archive": archive}]))
 
 
-def test_checksum_mismatch_from_a_mirror_fails_clearly_and_leaves_nothing(tmp_path, monkeypatch):
+def test_checksum_mismatch_from_a_mirror_is_reported_and_leaves_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_DATA_HOME", str(tmp_path / "cache"))
     mirror = tmp_path / "mirror" / "toy"
     mirror.mkdir(parents=True)
     (mirror / "toy.bin").write_bytes(b"tampered payload")
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(tmp_path / "mirror"))
     m = _manifest_for(tmp_path, b"the real payload")
-    with pytest.raises(ChecksumError, match="checksum mismatch for toy.bin"):
+    with pytest.raises(DataUnavailable, match="checksum mismatch for toy.bin"):
         fetch_file(m, m.files[0], progress=False)
     cache = tmp_path / "cache"
     left = [p for p in cache.rglob("*") if p.is_file()] if cache.exists() else []
@@ -155,7 +155,7 @@ def test_extraction_is_atomic_when_a_later_file_fails(tmp_path, monkeypatch):
          "archive": "tar.gz"},
         {"name": "two.bin", "url": "https://127.0.0.1:9/2", "sha256": hashlib.sha256(b"right").hexdigest()}]))
     monkeypatch.setattr(manifest, "get", lambda name: m)
-    with pytest.raises(ChecksumError):
+    with pytest.raises(DataUnavailable, match="checksum mismatch for two.bin"):
         fetch("two", progress=False)
     assert not (tmp_path / "cache" / "two" / "data").exists()
 
