@@ -31,7 +31,7 @@ def _run(args) -> int:
 
 def _data(args) -> int:
     from . import manifest
-    from .fetch import cached_dataset, fetch, verify
+    from .fetch import cached_dataset, fetch, learner_dataset, verify
     from .scan import scan_any
 
     if args.action == "list":
@@ -67,7 +67,8 @@ def _data(args) -> int:
         m = manifest.get(args.name)
         from .fetch import _downloads
 
-        path = cached_dataset(args.name) if m.kind == "dataset" else _downloads(args.name) / m.files[0].name
+        path = ((cached_dataset(args.name) or learner_dataset(args.name)) if m.kind == "dataset"
+                else _downloads(args.name) / m.files[0].name)
         if not path or not path.exists():
             print(f"{args.name} is not in the cache; run `python -m course_utils data fetch {args.name}`",
                   file=sys.stderr)

@@ -333,8 +333,12 @@ def test_leftovers_of_a_killed_fetch_are_cleaned_and_nothing_else(cache, tmp_pat
 
 # -- 8. two fetches at once ----------------------------------------------------------------------
 _FETCH_SCRIPT = textwrap.dedent("""
-    import json, sys, time
+    import json, sys, time, types
     from pathlib import Path
+    # The data layer needs no framework: load it without the package's torch/TensorFlow imports.
+    pkg = types.ModuleType("course_utils")
+    pkg.__path__ = [sys.argv[3]]
+    sys.modules["course_utils"] = pkg
     from course_utils import fetch as F, manifest
     m = manifest.parse_manifest(json.loads(sys.argv[1]))
     manifest.get = lambda name: m
@@ -361,7 +365,8 @@ def test_two_concurrent_fetches_both_succeed_and_the_second_uses_the_first_copy(
     script.write_text(_FETCH_SCRIPT)
     go = tmp_path / "go"
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    procs = [subprocess.Popen([sys.executable, str(script), json.dumps(m.raw), str(go)], env=env,
+    procs = [subprocess.Popen([sys.executable, str(script), json.dumps(m.raw), str(go), str(ROOT / "course_utils")],
+                              env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     try:
         time.sleep(0.5)
