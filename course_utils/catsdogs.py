@@ -138,6 +138,12 @@ def make_split(root: str | Path, n_train: int = 1000, n_val: int = 500, n_test: 
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a folder")
+    while True:  # unzipped archives wrap the data in one folder (train/, cats_and_dogs_filtered/)
+        entries = [p for p in root.iterdir() if not p.name.startswith((".", "__"))]
+        if len(entries) == 1 and entries[0].is_dir():
+            root = entries[0]
+        else:
+            break
     want = {"train": int(n_train), "validation": int(n_val), "test": int(n_test)}
     split = CatsDogsSplit(root=str(root), layout="flat", requested=want,
                           paths={s: [] for s in SPLITS}, labels={s: [] for s in SPLITS})

@@ -603,3 +603,13 @@ def test_the_cli_shows_a_traceback_only_with_debug(tmp_path, monkeypatch, capsys
     assert "Traceback" not in capsys.readouterr().err
     with pytest.raises(CourseError):
         main(["--debug", "results", "--metrics-dir", "m"])
+
+
+def test_the_split_reads_a_kaggle_folder_unzipped_inside_a_wrapper(tmp_path):
+    from course_utils.catsdogs import make_split
+
+    for c in ("cat", "dog"):
+        for i in range(3):
+            _jpeg(tmp_path / "data" / "train" / f"{c}.{i}.jpg")
+    split = make_split(tmp_path / "data", 1, 1, 1)
+    assert split.layout == "flat" and split.totals() == {"train": 2, "validation": 2, "test": 2}
