@@ -22,8 +22,16 @@ import pytest
 
 from course_utils import manifest
 from course_utils.errors import CourseError
-from course_utils.fetch import (ArchiveError, DataUnavailable, cached_dataset, fetch, fetch_file, safe_extract,
-                                check_archive, verify)
+from course_utils.fetch import (
+    ArchiveError,
+    DataUnavailable,
+    cached_dataset,
+    check_archive,
+    fetch,
+    fetch_file,
+    safe_extract,
+    verify,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
