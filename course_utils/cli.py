@@ -46,7 +46,15 @@ def _data(args) -> int:
         print(f"'data {args.action}' needs a NAME", file=sys.stderr)
         return 2
     if args.action == "fetch":
-        res = fetch(args.name)
+        from .datasets import unavailable_message
+        from .fetch import DataUnavailable
+
+        try:
+            res = fetch(args.name)
+        except DataUnavailable as err:
+            print(f"error: {args.name} could not be fetched.\n{unavailable_message(args.name, str(err))}",
+                  file=sys.stderr)
+            return 1
         print(f"{args.name}: {res.source} -> {res.path}")
     elif args.action == "verify":
         rows = verify(args.name)
