@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-import course_utils  # noqa: F401  loads PyTorch before any test imports TensorFlow (see env.py)
+from course_utils.env import load_frameworks_in_safe_order
+
+load_frameworks_in_safe_order()  # PyTorch before any test imports TensorFlow (see course_utils/__init__.py)
 
 ROOT = Path(__file__).resolve().parent
 SHARED = (ROOT.parent / "shared" / "data").resolve()

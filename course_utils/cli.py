@@ -21,7 +21,8 @@ def _run(args) -> int:
     params = {name: yaml.safe_load(value) for name, value in (args.param or [])}
     rows = run_notebooks(args.notebooks or None, profile=args.profile, data_source=args.data_source,
                          output_dir=args.output_dir, params=params, store=args.store,
-                         data_root=args.data_root, timeout=args.timeout, log_output=args.log_output)
+                         data_root=args.data_root, timeout=args.timeout, log_output=args.log_output,
+                         tiny=args.tiny)
     failed = [r["notebook"] for r in rows if r["status"] != "ok"]
     if failed:
         print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
@@ -97,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="execute notebooks with papermill and collect metrics")
     r.add_argument("notebooks", nargs="*", help="stems or prefixes (default: every notebook in _toc.yml)")
     r.add_argument("--profile", default="auto", choices=["auto", "smoke", "laptop", "full"])
+    r.add_argument("--tiny", action="store_true",
+                   help="the profile's code paths and model choices with data, epochs and image sizes cut to "
+                        "seconds; stand-ins (random weights, synthetic data) are flagged in the metrics")
     r.add_argument("--data-source", default="auto", choices=["auto", "real", "synthetic"])
     r.add_argument("--output-dir", default="outputs")
     r.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),

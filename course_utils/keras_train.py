@@ -22,6 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .env import load_frameworks_in_safe_order
+
+load_frameworks_in_safe_order()  # PyTorch before TensorFlow: see course_utils/__init__.py
+
 LR_SCHEDULES = (None, "exponential", "plateau")
 
 

@@ -18,6 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .env import load_frameworks_in_safe_order
+
+load_frameworks_in_safe_order()  # PyTorch before TensorFlow: see course_utils/__init__.py
+
 #: backbone name -> how to build it. ``start_layer``: first layer of the top block unfrozen in 11.
 BACKBONES = {
     "vgg16": {"weights": "keras_vgg16_notop", "title": "VGG16", "start_layer": "block5_conv1",
@@ -123,10 +127,18 @@ def load_backbone(run, image_size: int, backbone: str | None = None) -> Backbone
             print(f"Backbone: {BACKBONES[name]['title']} with ImageNet weights from {info.source}")
             return Backbone(name, base, src, str(info.root), preprocessing_layer(name))
         print(f"{BACKBONES[name]['title']}: no ImageNet weights ({info.origin})")
+        if getattr(run, "tiny", False):  # a tiny run keeps the profile's model choice, weights stand in
+            run.stand_in(f"{BACKBONES[name]['title']} with RANDOM weights",
+                         f"{BACKBONES[name]['title']} with ImageNet weights", info.origin)
+            return Backbone(name, build_base(name, image_size, weights=None), "random (stand-in)", None,
+                            preprocessing_layer(name))
     name = order[-1]
     print(f"{LOUD}\nRANDOM WEIGHTS: no ImageNet weights could be had for {', '.join(order)}.\n"
           f"The {BACKBONES[name]['title']} base below is untrained: transfer learning cannot work and\n"
           f"every accuracy in this notebook is meaningless. Set COURSE_DATA_MIRROR or go online.\n{LOUD}")
+    if hasattr(run, "stand_ins"):
+        run.stand_ins.append({"what": f"{BACKBONES[name]['title']} with RANDOM weights",
+                              "instead_of": "ImageNet weights", "why": "no ImageNet weights could be had"})
     return Backbone(name, build_base(name, image_size, weights=None), "random", None, preprocessing_layer(name))
 
 

@@ -1,7 +1,13 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -35,6 +41,7 @@ data_source = "auto"      # "auto" | "real" | "synthetic"
 data_dir = None           # not used here: every other notebook takes a folder you already have
 output_dir = "outputs"
 seed = 42
+tiny = False              # True: this profile's code paths, seconds of work (tests; see 00_setup)
 # This notebook's own knob: True downloads (or copies from a mirror) every dataset now.
 prefetch = None
 
@@ -54,7 +61,7 @@ prefetch = None
 import course_utils
 
 run = course_utils.setup_notebook("00_setup", profile=profile, data_source=data_source, data_dir=data_dir,
-                                  output_dir=output_dir, seed=seed, prefetch=prefetch)
+                                  output_dir=output_dir, seed=seed, tiny=tiny, prefetch=prefetch)
 cfg = run.cfg
 
 # %% [markdown]
