@@ -92,6 +92,16 @@ def _results(args) -> int:
     return 0
 
 
+def _book(args) -> int:
+    from .tools.book import book_tree_from_run
+
+    dest, from_run, stored = book_tree_from_run(args.from_run, args.dest)
+    print(f"book sources for the run in {args.from_run}: {len(from_run)} notebook(s) from the run, "
+          f"{len(stored)} with stored outputs", file=sys.stderr)
+    print(dest)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m course_utils", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -119,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     rp.set_defaults(func=_results)
     b = sub.add_parser("badges", help="rewrite Colab badges and install lines from config.REPO_URL")
     b.set_defaults(func=_badges)
+    bk = sub.add_parser("book", help="write the book's sources with a run's executed notebooks into a new folder "
+                                     "(then: jupyter-book build FOLDER); prints the folder")
+    bk.add_argument("--from-run", required=True, metavar="OUT", help="the --output-dir of a `run`")
+    bk.add_argument("--dest", help="a new or empty folder (default: a new temporary folder)")
+    bk.set_defaults(func=_book)
     da = sub.add_parser("data", help="list | fetch NAME | verify NAME | path NAME | scan DIR [--json]")
     da.add_argument("action", choices=["list", "fetch", "verify", "path", "scan"])
     da.add_argument("name", nargs="?")
@@ -131,7 +146,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (KeyError, FileNotFoundError, ValueError, RuntimeError) as err:
+    except (KeyError, FileNotFoundError, FileExistsError, ValueError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 

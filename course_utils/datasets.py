@@ -179,7 +179,9 @@ def get_weights(name: str, progress: bool = True) -> DataInfo:
         res = fetch(name, progress=progress)
         info.root, info.source, info.origin = res.path, res.source, res.origin
     except Exception as err:
-        info.origin = f"{type(err).__name__}: {str(err).splitlines()[0]}"
+        cause = network_reason(str(err))
+        info.origin = f"{type(err).__name__}: {str(err).splitlines()[0]}" + (f" ({cause})" if cause else "")
+        info.reason = str(err)
     return info
 
 

@@ -587,8 +587,10 @@ def load_flower_splits(run, dataset: str, data_dir=None, max_per_class: int | No
                 info = get_dataset("flowers102", data_source="synthetic", seed=seed)
                 splits, name = Flowers102Splits(info.root), "flowers102"
                 run.data["flowers102"] = info
+                from .datasets import network_reason
+
                 run.stand_in("synthetic Oxford 102 (3 generated images per class)", info.title,
-                             str(err).splitlines()[0][:300])
+                             network_reason(str(err)) or str(err).splitlines()[0][:300])
             else:
                 print("-> using the 5-class flowers instead")
     if splits is None:
