@@ -10,10 +10,12 @@ Part A; fine-tuning in 11_fine_tuning; the augmentation block is taught in 09).
 * :func:`unfreeze_from` / :func:`tutorial_unfreeze` -- unfreeze a whole top block (right) versus
   the widespread loop that leaves a single layer trainable (the bug, shown in 11).
 
-Keras is imported inside the functions, so importing this module stays cheap.
+Importing this module loads PyTorch, then Keras (to register the VGG16 preprocessing layer that
+saved models refer to); the command line never imports it.
 """
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,6 +88,12 @@ def _caffe_layer_class():
 def CaffePreprocess(**kwargs):  # noqa: N802 - behaves like a layer class
     """Build the VGG16 preprocessing layer (class registered on first use, for ``.keras`` files)."""
     return _caffe_layer_class()(**kwargs)
+
+
+# Register the layer class at import: `keras.models.load_model` must know it to read a VGG16 model
+# saved by 10 or 11 (the `full` profile's backbone) in 11 and 12.
+if importlib.util.find_spec("keras") is not None:
+    _caffe_layer_class()
 
 
 def build_base(backbone: str, image_size: int, weights=None):
