@@ -211,7 +211,7 @@ assert abs(my_accuracy(example_logits, example_targets) - 0.75) < 1e-9
 #
 # The loop lives in `course_utils.torch_train.fit_with_evaluation` (read it: about 40 lines) so that
 # every PyTorch notebook uses the same one. Adam with learning rate 10⁻³ and batches of 64, as in
-# the original tutorial; a tqdm bar shows the progress.
+# the original tutorial; a progress line (epoch, batch, accuracies) updates in place while it trains.
 
 # %%
 optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)

@@ -31,3 +31,20 @@ def test_tiny_full_keeps_the_gpu_models():
 def test_explicit_knob_survives_only_when_smaller():
     assert P.settings_for("06_mnist_cnn_pytorch", "full", {"n_train": 50}, tiny=True)["n_train"] == 50
     assert P.settings_for("06_mnist_cnn_pytorch", "full", {"n_train": 50000}, tiny=True)["n_train"] <= 1000
+
+
+def test_stand_ins_are_printed_and_written_to_the_metrics(tmp_path, capsys, monkeypatch):
+    import json
+
+    from course_utils.notebook import Run
+
+    monkeypatch.setattr("course_utils.notebook.library_versions", lambda: {})
+    run = Run("10_transfer_learning", "full", "as requested", {}, "auto", None, tmp_path, 42,
+              {"torch_device": "cpu"}, tiny=True)
+    run.stand_in("resnet18 with RANDOM weights", "resnet18 with ImageNet weights", "name resolution failed")
+    run.stand_in("resnet18 with RANDOM weights", "resnet18 with ImageNet weights", "name resolution failed")
+    assert "STAND-IN: resnet18 with RANDOM weights" in capsys.readouterr().out
+    doc = json.loads(run.save_metrics({"x": 1}, strict=False).read_text())
+    assert doc["tiny"] is True
+    assert doc["stand_ins"] == [{"what": "resnet18 with RANDOM weights", "instead_of": "resnet18 with ImageNet weights",
+                                 "why": "name resolution failed"}]
