@@ -214,7 +214,7 @@ _TINY_SUFFIXES = ("_n", "_steps", "steps", "num_iters", "image_size", "batch", "
                   "_per_class", "eval_every")
 #: Per-notebook cuts the name rule cannot derive (values a tiny run must use whatever the profile).
 TINY_OVERRIDES: dict[str, dict] = {
-    "05_cnn_architectures": {"depth_experiment_steps": 10},
+    "05_cnn_architectures": {"depth_experiment_steps": 4, "depth_experiment_n": 128},
     "06_mnist_cnn_pytorch": {"n_train": 1000, "n_test": 200, "eval_every": 5},
     "07_monkeypox_classifier": {"max_images_per_class": 12},
     "08_breast_histopathology": {"max_patients": 8},
