@@ -43,7 +43,7 @@ test-fast: install ## unit tests only (no notebook execution, seconds to a minut
 	$(PY) -m pytest -m "not slow" tests
 
 test-strict: install ## strict nbval: re-run NB (default 02) on laptop with real data, compare EVERY output with the stored one
-	COURSE_PROFILE=laptop COURSE_DATA_ROOT=$(abspath $(SHARED)) $(PY) -m pytest --nbval \
+	COURSE_TEST_PROFILE=laptop COURSE_DATA_ROOT=$(abspath $(SHARED)) $(PY) -m pytest --nbval \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/$(or $(NB),02)_*.ipynb
 
 full-tiny: install ## the full (GPU) profile's code paths with seconds of work, every notebook or NB=... (stand-ins flagged)
