@@ -11,7 +11,12 @@ OUT ?= outputs
 TORCH_PIN ?= torch==2.14.1 torchvision==0.29.1
 SHARED ?= ../shared/data
 
-.PHONY: install run test test-fast lab book outputs sync doctor clean
+.PHONY: help install run book-from-run test test-fast test-strict full-tiny lab book outputs sync doctor clean
+.DEFAULT_GOAL := help
+
+help: ## this list
+	@echo "make TARGET [PROFILE=auto|smoke|laptop|full] [OUT=outputs] [NB=06]"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-14s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,39 +25,46 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e ".[all]"
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed ## create .venv and install torch ($(TORCH_PIN)) and the course with every extra
 
-## Run every notebook with the default profile, print the results table, build the book.
-run: install
-	$(PY) -m course_utils run --profile $(PROFILE) --output-dir $(OUT)
-	$(MAKE) book
+run: install ## run every notebook (or NB=...) on PROFILE into OUT/executed, print the results table, build the book of this run into OUT/book
+	$(PY) -m course_utils run $(NB) --profile $(PROFILE) --output-dir $(OUT)
+	$(MAKE) book-from-run OUT=$(OUT)
 
-## The test suite (what CI runs): unit tests, every notebook in smoke through nbval, the book.
-test: install
-	$(PY) -m pytest
+book-from-run: install ## the Jupyter Book with OUT's executed notebooks (a copy; notebooks/ is never touched), into OUT/book/_build/html
+	tree=$$($(PY) -m course_utils book --from-run $(OUT)) && \
+	$(VENV)/bin/jupyter-book build "$$tree" --path-output $(OUT)/book --keep-going && rm -rf "$$tree"
+	@echo "Book of this run: $(OUT)/book/_build/html/index.html"
 
-## Unit tests only (seconds).
-test-fast: install
-	$(PY) -m pytest -m "not slow"
+test: install ## the test suite (CI): unit tests, every notebook on smoke under nbval-lax (marked cells compared), the book
+	$(PY) -m pytest --nbval-lax
 
-lab: install
-	$(VENV)/bin/jupyter lab notebooks/
+test-fast: install ## unit tests only (no notebook execution, seconds to a minute)
+	$(PY) -m pytest -m "not slow" tests
 
-book: install
+test-strict: install ## strict nbval: re-run NB (default 02) on laptop with real data, compare EVERY output with the stored one
+	COURSE_TEST_PROFILE=laptop COURSE_DATA_ROOT=$(abspath $(SHARED)) $(PY) -m pytest --nbval \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/$(or $(NB),02)_*.ipynb
+
+full-tiny: install ## the full (GPU) profile's code paths with seconds of work, every notebook or NB=... (stand-ins flagged)
+	$(PY) -m course_utils run $(NB) --profile full --tiny --output-dir build/full-tiny
+
+lab: install ## JupyterLab on notebooks/ (adds --allow-root when run as root, e.g. in a container)
+	$(VENV)/bin/jupyter lab notebooks/ $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+
+book: install ## the Jupyter Book from the outputs STORED in notebooks/ (a laptop run), into _build/html
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "Book: _build/html/index.html"
 
-## Re-run the notebooks on the laptop profile with the real data in $(SHARED) and store their
-## outputs in notebooks/ (what GitHub and the book show).
-outputs: install
+outputs: install ## re-run NB (default all) on laptop with the real data in SHARED and store the outputs in notebooks/
 	$(PY) -m course_utils run $(NB) --profile laptop --data-root $(SHARED) --output-dir build/laptop --store
 	$(PY) -m course_utils results --metrics-dir build/laptop --dest book/results.md
 
-sync: install
+sync: install ## jupytext --sync: bring each .ipynb and its .py twin up to date with the newer one
 	$(VENV)/bin/jupytext --sync notebooks/*.ipynb
 
-doctor: install
+doctor: install ## versions, GPUs per framework, data cache and mirror status
 	$(PY) -m course_utils doctor
 
-clean:
+clean: ## remove build outputs (_build, build, outputs); never notebooks/ or the data cache
 	rm -rf _build build outputs notebooks/outputs .pytest_cache

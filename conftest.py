@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-import course_utils  # noqa: F401  loads PyTorch before any test imports TensorFlow (see env.py)
+from course_utils.env import load_frameworks_in_safe_order
+
+load_frameworks_in_safe_order()  # PyTorch before any test imports TensorFlow (see course_utils/__init__.py)
 
 ROOT = Path(__file__).resolve().parent
 SHARED = (ROOT.parent / "shared" / "data").resolve()
@@ -21,7 +23,8 @@ TEST_OUT = ROOT / "build" / "test-outputs" / f"session-{os.getpid()}"
 
 
 def pytest_configure(config):
-    os.environ["COURSE_PROFILE"] = "smoke"
+    # smoke, unless a strict comparison with the stored (laptop) outputs asks for another profile
+    os.environ["COURSE_PROFILE"] = os.environ.get("COURSE_TEST_PROFILE", "smoke")
     os.environ["COURSE_OUTPUT_DIR"] = str(TEST_OUT)
     os.environ.setdefault("COURSE_DATA_HOME", str(ROOT / "build" / "test-cache"))
     os.environ.setdefault("MPLBACKEND", "Agg")

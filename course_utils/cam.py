@@ -18,6 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .env import load_frameworks_in_safe_order
+
+load_frameworks_in_safe_order()  # PyTorch before TensorFlow: see course_utils/__init__.py
+
 
 def _keras():
     import keras

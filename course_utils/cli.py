@@ -22,7 +22,8 @@ def _run(args) -> int:
     params = {name: yaml.safe_load(value) for name, value in (args.param or [])}
     rows = run_notebooks(args.notebooks or None, profile=args.profile, data_source=args.data_source,
                          output_dir=args.output_dir, params=params, store=args.store,
-                         data_root=args.data_root, timeout=args.timeout, log_output=args.log_output)
+                         data_root=args.data_root, timeout=args.timeout, log_output=args.log_output,
+                         tiny=args.tiny)
     failed = [r["notebook"] for r in rows if r["status"] != "ok"]
     if failed:
         print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
@@ -57,7 +58,15 @@ def _data(args) -> int:
         print(f"'data {args.action}' needs a NAME", file=sys.stderr)
         return 2
     if args.action == "fetch":
-        res = fetch(args.name)
+        from .datasets import unavailable_message
+        from .fetch import DataUnavailable
+
+        try:
+            res = fetch(args.name)
+        except DataUnavailable as err:
+            print(f"error: {args.name} could not be fetched.\n{unavailable_message(args.name, str(err))}",
+                  file=sys.stderr)
+            return 1
         print(f"{args.name}: {res.source} -> {res.path}")
     elif args.action == "verify":
         rows = verify(args.name)
@@ -110,6 +119,16 @@ def _results(args) -> int:
     return 0
 
 
+def _book(args) -> int:
+    from .tools.book import book_tree_from_run
+
+    dest, from_run, stored = book_tree_from_run(args.from_run, args.dest)
+    print(f"book sources for the run in {args.from_run}: {len(from_run)} notebook(s) from the run, "
+          f"{len(stored)} with stored outputs", file=sys.stderr)
+    print(dest)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m course_utils", description=__doc__)
     p.add_argument("--debug", action="store_true", help="show the full traceback of any failure")
@@ -117,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="execute notebooks with papermill and collect metrics")
     r.add_argument("notebooks", nargs="*", help="stems or prefixes (default: every notebook in _toc.yml)")
     r.add_argument("--profile", default="auto", choices=["auto", "smoke", "laptop", "full"])
+    r.add_argument("--tiny", action="store_true",
+                   help="the profile's code paths and model choices with data, epochs and image sizes cut to "
+                        "seconds; stand-ins (random weights, synthetic data) are flagged in the metrics")
     r.add_argument("--data-source", default="auto", choices=["auto", "real", "synthetic"])
     r.add_argument("--output-dir", default="outputs")
     r.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
@@ -137,6 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     rp.set_defaults(func=_results)
     b = sub.add_parser("badges", help="rewrite Colab badges and install lines from config.REPO_URL")
     b.set_defaults(func=_badges)
+    bk = sub.add_parser("book", help="write the book's sources with a run's executed notebooks into a new folder "
+                                     "(then: jupyter-book build FOLDER); prints the folder")
+    bk.add_argument("--from-run", required=True, metavar="OUT", help="the --output-dir of a `run`")
+    bk.add_argument("--dest", help="a new or empty folder (default: a new temporary folder)")
+    bk.set_defaults(func=_book)
     da = sub.add_parser("data", help="list | fetch NAME | verify NAME | path NAME | scan DIR [--json]")
     da.add_argument("action", choices=["list", "fetch", "verify", "path", "scan"])
     da.add_argument("name", nargs="?")
@@ -154,7 +181,7 @@ def main(argv=None) -> int:
     args.debug = debug
     try:
         return args.func(args)
-    except (CourseError, KeyError, FileNotFoundError, ValueError, RuntimeError, OSError) as err:
+    except (CourseError, KeyError, FileNotFoundError, FileExistsError, ValueError, RuntimeError, OSError) as err:
         if args.debug:
             raise
         # Expected failures: one paragraph that names the setting and what to do, no traceback.

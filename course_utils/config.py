@@ -26,11 +26,22 @@ def manifest_dir() -> Path:
     return PACKAGE_DIR / "data_manifest"
 
 
+def course_home() -> Path | None:
+    """``$COURSE_HOME``: one folder holding both the data cache (``data/``) and the notebooks'
+    outputs (``outputs/``), e.g. on Google Drive so they survive a Colab runtime reset
+    (:func:`use_drive`). None when unset."""
+    env = os.environ.get("COURSE_HOME")
+    return Path(env).expanduser().resolve() if env else None
+
+
 def data_home() -> Path:
-    """The data cache: ``$COURSE_DATA_HOME`` or ``~/.cache/cnn-course`` (XDG-style)."""
+    """The data cache: ``$COURSE_DATA_HOME``, else ``$COURSE_HOME/data``, else
+    ``~/.cache/cnn-course`` (XDG-style)."""
     env = os.environ.get("COURSE_DATA_HOME")
     if env:
         return Path(env).expanduser().resolve()
+    if course_home() is not None:
+        return course_home() / "data"
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
     return (base / "cnn-course").resolve()
@@ -88,9 +99,49 @@ def absolutize_env() -> None:
         os.environ["COURSE_DATA_MIRROR"] = os.pathsep.join(mirrors())
     if os.environ.get("COURSE_DATA_ROOT"):
         os.environ["COURSE_DATA_ROOT"] = os.pathsep.join(str(p) for p in data_roots())
-    for var in ("COURSE_DATA_HOME", "COURSE_OUTPUT_DIR"):
+    for var in ("COURSE_DATA_HOME", "COURSE_OUTPUT_DIR", "COURSE_HOME"):
         if os.environ.get(var):
             os.environ[var] = str(Path(os.environ[var]).expanduser().resolve())
+
+
+def default_output_dir() -> str | None:
+    """Where a notebook left at ``output_dir="outputs"`` writes: ``$COURSE_OUTPUT_DIR``, else
+    ``$COURSE_HOME/outputs``, else None (the notebook's own ``outputs/``). Every notebook resolves
+    it the same way, so 12 finds the models 09 and 11 saved."""
+    if os.environ.get("COURSE_OUTPUT_DIR"):
+        return os.environ["COURSE_OUTPUT_DIR"]
+    home = course_home()
+    return str(home / "outputs") if home is not None else None
+
+
+DRIVE_DEFAULT = "/content/drive/MyDrive/cnn-course"
+
+
+def use_drive(folder: str = DRIVE_DEFAULT, mount: bool = True) -> Path:
+    """Keep the data cache and the outputs in ``folder`` (default: ``MyDrive/cnn-course`` on
+    Google Drive), so neither vanishes when a Colab runtime resets. Taught in 00_setup.
+
+    Call it before ``setup_notebook`` in each notebook (or set ``COURSE_HOME`` yourself): it
+    mounts Drive on Colab when ``folder`` is under ``/content/drive`` and not yet mounted, creates
+    ``folder`` and sets ``$COURSE_HOME``; the cache becomes ``folder/data`` and every notebook whose
+    ``output_dir`` is left at ``"outputs"`` writes to ``folder/outputs`` -- where 12 looks for the
+    models 09 and 11 saved. An explicit ``COURSE_DATA_HOME`` or ``COURSE_OUTPUT_DIR`` still wins.
+    Nothing is copied or moved.
+    """
+    path = Path(folder).expanduser()
+    drive_root = Path("/content/drive")
+    if mount and str(path).startswith(str(drive_root)) and not (drive_root / "MyDrive").is_dir():
+        try:
+            from google.colab import drive  # only on Colab
+        except ImportError as err:
+            raise RuntimeError(f"{folder} is on Google Drive, which can be mounted only on Colab; "
+                               "pass a local folder to use_drive(...) instead.") from err
+        drive.mount(str(drive_root))
+    path.mkdir(parents=True, exist_ok=True)
+    os.environ["COURSE_HOME"] = str(path.resolve())
+    print(f"COURSE_HOME={os.environ['COURSE_HOME']}: data cache -> {data_home()}, "
+          f"outputs -> {default_output_dir()}")
+    return path.resolve()
 
 
 def colab_url(notebook_stem: str) -> str:

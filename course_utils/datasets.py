@@ -44,6 +44,7 @@ class DataInfo:
     homepage: str = ""
     counts: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    reason: str = ""             # the whole message of why no real copy could be had
 
     @property
     def real(self) -> bool:
@@ -55,11 +56,54 @@ class DataInfo:
                 "homepage": self.homepage, "counts": self.counts, "notes": self.notes}
 
 
+_NETWORK_REASONS = [  # (text in the exception, what it means), first match wins
+    (("NameResolutionError", "Name or service not known", "Temporary failure in name resolution",
+      "nodename nor servname", "getaddrinfo failed"), "name resolution failed (no network, or no DNS)"),
+    (("Connection refused",), "the connection was refused"),
+    (("timed out", "Timeout"), "the connection timed out"),
+    (("Network is unreachable", "No route to host"), "the network is unreachable"),
+    (("CERTIFICATE_VERIFY_FAILED", "SSLError"), "the TLS certificate could not be verified (a proxy?)"),
+    (("403", "Forbidden"), "the server refused access (HTTP 403)"),
+    (("404", "Not Found"), "the file is not at that address (HTTP 404)"),
+]
+
+
+def network_reason(text: str) -> str | None:
+    """The cause of a failed download in a few words ("name resolution failed"), or None."""
+    for needles, meaning in _NETWORK_REASONS:
+        if any(n in text for n in needles):
+            return meaning
+    return None
+
+
+def unavailable_message(name: str, reason: str) -> str:
+    """Why dataset ``name`` could not be had and what to do: the cause in a few words, the
+    manifest's instructions for datasets that need an account (Kaggle), and the two ways out,
+    ``COURSE_DATA_MIRROR`` and ``data_dir=``. Used by the synthetic banner and ``data fetch``."""
+    m = _manifest.get(name)
+    lines = [l.strip() for l in str(reason).splitlines() if l.strip()]
+    cause = network_reason(str(reason))
+    out = [f"Why: {cause}." if cause else f"Why: {lines[0] if lines else 'no real copy could be had'}"]
+    if cause:  # the addresses tried, shortened
+        out += ["  tried: " + l.split(": ")[0][:120] for l in lines if "://" in l.split(": ")[0]][:4]
+    if m.access != "download" and getattr(m, "instructions", ""):
+        out += [f"How to get it (homepage: {m.homepage}):"] + ["  " + l for l in m.instructions.strip().splitlines()]
+    files = ", ".join(f.name for f in m.files[:3]) + (" ..." if len(m.files) > 3 else "")
+    out += ["Two ways out:",
+            f"  - COURSE_DATA_MIRROR=<folder or URL> holding {name}/<file> (files: {files}),",
+            "    e.g. a copy an instructor shares; then `python -m course_utils data fetch " + name + "`;",
+            "  - data_dir=<folder you already have> in the notebook's parameters cell, laid out as:",
+            *["      " + l for l in m.layout.strip().splitlines()[:3]]]
+    return "\n".join(out)
+
+
 def banner(info: DataInfo) -> str:
+    why = (unavailable_message(info.name, info.reason) if info.reason
+           else f"Why: {info.origin}")
     return ("!" * 78 + f"\nSYNTHETIC STAND-IN DATA for {info.title}.\n"
             "These images are generated shapes and colours, not the real dataset. The notebook runs\n"
             "end to end, but every number below says nothing about the real task.\n"
-            f"Why: {info.origin}\n" + "!" * 78)
+            f"{why}\n" + "!" * 78)
 
 
 def _from_roots(m: _manifest.Manifest) -> Path | None:
@@ -129,7 +173,8 @@ def get_dataset(name: str, data_dir: str | os.PathLike | None = None, data_sourc
     if data_source == "real":
         raise DataUnavailable(f"{m.title} is needed (data_source='real') but could not be had.\n{reason}")
     info.root, info.source, info.synthetic = synthetic_dataset(name, seed, synthetic_size), "synthetic", True
-    info.origin = "no real copy could be had: " + reason.splitlines()[0]
+    info.origin = "no real copy could be had: " + (network_reason(reason) or reason.splitlines()[0])
+    info.reason = reason
     return info
 
 
@@ -143,7 +188,9 @@ def get_weights(name: str, progress: bool = True) -> DataInfo:
         res = fetch(name, progress=progress)
         info.root, info.source, info.origin = res.path, res.source, res.origin
     except Exception as err:
-        info.origin = f"{type(err).__name__}: {str(err).splitlines()[0]}"
+        cause = network_reason(str(err))
+        info.origin = f"{type(err).__name__}: {str(err).splitlines()[0]}" + (f" ({cause})" if cause else "")
+        info.reason = str(err)
     return info
 
 

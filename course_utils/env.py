@@ -26,7 +26,9 @@ def load_frameworks_in_safe_order() -> None:
 
     PyTorch's CUDA wheels bring Triton, which bundles its own LLVM; loaded *after* TensorFlow
     (which exports LLVM symbols too) it crashes the process at import. Loaded first, both work.
-    ``import course_utils`` calls this, so notebooks import course_utils before TensorFlow.
+    ``import course_utils`` calls this inside a Jupyter kernel (so notebooks import course_utils
+    before TensorFlow), as do :func:`course_utils.setup_notebook` and the Keras helper modules;
+    the command line does not, and stays free of both frameworks (see ``course_utils/__init__.py``).
     """
     if "tensorflow" in sys.modules and "torchvision" not in sys.modules and _installed("torchvision"):
         import warnings

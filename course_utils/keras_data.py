@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .env import load_frameworks_in_safe_order
 from .scan import load_rgb
+
+load_frameworks_in_safe_order()  # PyTorch before TensorFlow: see course_utils/__init__.py
 
 
 def load_image_array(path, image_size: int) -> np.ndarray:

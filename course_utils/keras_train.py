@@ -22,6 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .env import load_frameworks_in_safe_order
+
+load_frameworks_in_safe_order()  # PyTorch before TensorFlow: see course_utils/__init__.py
+
 LR_SCHEDULES = (None, "exponential", "plateau")
 
 
@@ -171,7 +175,8 @@ def fit(model, train_ds, val_ds, epochs: int, *, learning_rate=1e-3, loss="spars
     Training controls (see :func:`make_callbacks`): early stopping on ``monitor`` with
     ``patience`` (restoring the best weights), a best-validation ``.keras`` checkpoint,
     ``lr_schedule`` in ``(None, "exponential", "plateau")`` or a callable, ``class_weight``
-    (e.g. :func:`balanced_class_weights`). ``verbose=1`` prints one line per epoch with its time.
+    (e.g. :func:`balanced_class_weights`). ``verbose=1`` shows in-epoch progress (one line updated
+    in place, :func:`course_utils.progress.keras_progress`) and prints one line per epoch with its time.
     A learning-rate *schedule object* (``keras.optimizers.schedules``) goes in ``learning_rate``
     with ``lr_schedule=None``.
     """
@@ -186,6 +191,10 @@ def fit(model, train_ds, val_ds, epochs: int, *, learning_rate=1e-3, loss="spars
     cbs = make_callbacks(checkpoint_path, monitor=monitor, patience=patience, lr_schedule=lr_schedule,
                          initial_lr=initial_lr, exp_rate=exp_rate, plateau_factor=plateau_factor,
                          plateau_patience=plateau_patience) + [logger] + list(callbacks)
+    if verbose:  # in-epoch progress: one line updated in place (stores cleanly in a notebook)
+        from .progress import keras_progress
+
+        cbs.append(keras_progress("fit"))
     t = time.perf_counter()
     is_dataset = hasattr(train_ds, "element_spec")  # a tf.data pipeline shuffles itself
     hist = model.fit(train_ds, validation_data=val_ds, epochs=int(epochs), class_weight=class_weight,

@@ -10,13 +10,19 @@ Part A; fine-tuning in 11_fine_tuning; the augmentation block is taught in 09).
 * :func:`unfreeze_from` / :func:`tutorial_unfreeze` -- unfreeze a whole top block (right) versus
   the widespread loop that leaves a single layer trainable (the bug, shown in 11).
 
-Keras is imported inside the functions, so importing this module stays cheap.
+Importing this module loads PyTorch, then Keras (to register the VGG16 preprocessing layer that
+saved models refer to); the command line never imports it.
 """
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 
 import numpy as np
+
+from .env import load_frameworks_in_safe_order
+
+load_frameworks_in_safe_order()  # PyTorch before TensorFlow: see course_utils/__init__.py
 
 #: backbone name -> how to build it. ``start_layer``: first layer of the top block unfrozen in 11.
 BACKBONES = {
@@ -84,6 +90,12 @@ def CaffePreprocess(**kwargs):  # noqa: N802 - behaves like a layer class
     return _caffe_layer_class()(**kwargs)
 
 
+# Register the layer class at import: `keras.models.load_model` must know it to read a VGG16 model
+# saved by 10 or 11 (the `full` profile's backbone) in 11 and 12.
+if importlib.util.find_spec("keras") is not None:
+    _caffe_layer_class()
+
+
 def build_base(backbone: str, image_size: int, weights=None):
     """The convolutional base (``include_top=False``) for square ``image_size`` inputs."""
     import keras
@@ -123,10 +135,18 @@ def load_backbone(run, image_size: int, backbone: str | None = None) -> Backbone
             print(f"Backbone: {BACKBONES[name]['title']} with ImageNet weights from {info.source}")
             return Backbone(name, base, src, str(info.root), preprocessing_layer(name))
         print(f"{BACKBONES[name]['title']}: no ImageNet weights ({info.origin})")
+        if getattr(run, "tiny", False):  # a tiny run keeps the profile's model choice, weights stand in
+            run.stand_in(f"{BACKBONES[name]['title']} with RANDOM weights",
+                         f"{BACKBONES[name]['title']} with ImageNet weights", info.origin)
+            return Backbone(name, build_base(name, image_size, weights=None), "random (stand-in)", None,
+                            preprocessing_layer(name))
     name = order[-1]
     print(f"{LOUD}\nRANDOM WEIGHTS: no ImageNet weights could be had for {', '.join(order)}.\n"
           f"The {BACKBONES[name]['title']} base below is untrained: transfer learning cannot work and\n"
           f"every accuracy in this notebook is meaningless. Set COURSE_DATA_MIRROR or go online.\n{LOUD}")
+    if hasattr(run, "stand_ins"):
+        run.stand_ins.append({"what": f"{BACKBONES[name]['title']} with RANDOM weights",
+                              "instead_of": "ImageNet weights", "why": "no ImageNet weights could be had"})
     return Backbone(name, build_base(name, image_size, weights=None), "random", None, preprocessing_layer(name))
 
 

@@ -55,8 +55,11 @@ def _jsonable(value):
 class Run:
     """What one execution of a notebook knows about itself."""
 
-    def __init__(self, notebook, profile, profile_why, settings, data_source, data_dir, output_dir, seed, machine):
+    def __init__(self, notebook, profile, profile_why, settings, data_source, data_dir, output_dir, seed, machine,
+                 tiny: bool = False):
         self.notebook = notebook
+        self.tiny = bool(tiny)
+        self.stand_ins: list[dict] = []
         self.profile = profile
         self.profile_why = profile_why
         self.cfg = Settings(settings)
@@ -81,6 +84,9 @@ class Run:
         self.data[name] = info
         if info.synthetic:
             print(banner(info))
+            if self.data_source != "synthetic":
+                self.stand_ins.append({"what": f"synthetic {name}", "instead_of": info.title,
+                                       "why": (info.origin or "no real copy could be had")[:300]})
         else:
             print(f"{info.title}: {info.source} -> {info.root}")
         return info
@@ -91,6 +97,17 @@ class Run:
         self.data[name] = info
         print(f"{info.title}: {info.source} {'-> ' + str(info.root) if info.real else '(' + info.origin + ')'}")
         return info
+
+    def stand_in(self, what: str, instead_of: str, why: str) -> None:
+        """Record (and print loudly) that ``what`` replaces ``instead_of`` in this run, because
+        ``why``: random weights for a backbone whose weights cannot be had, a synthetic dataset.
+        Stand-ins go to the metrics file under ``stand_ins``; numbers they produce mean nothing."""
+        entry = {"what": str(what), "instead_of": str(instead_of), "why": str(why)}
+        if entry not in self.stand_ins:
+            self.stand_ins.append(entry)
+        bar = "!" * 78
+        print(f"{bar}\nSTAND-IN: {what} instead of {instead_of}\n  because: {why}\n"
+              f"  The code path is the real one; the numbers it produces say nothing about the task.\n{bar}")
 
     def set_counts(self, name: str, **counts) -> None:
         """Record how many images each split of dataset ``name`` has (for the metrics file)."""
@@ -153,11 +170,13 @@ class Run:
             "notebook": self.notebook,
             "profile": self.profile,
             "profile_reason": self.profile_why,
+            "tiny": self.tiny,
             "seed": self.seed,
             "data_source": self.data_source,
             "settings": dict(self.cfg),
             "data": {k: v.provenance() for k, v in self.data.items()},
             "synthetic": self.synthetic,
+            "stand_ins": self.stand_ins,
             "metrics": metrics,
             "lessons": self.lessons,
             "timings": self.timings,
@@ -166,7 +185,8 @@ class Run:
         }
         path = self.output_dir / f"{self.notebook}.metrics.json"
         path.write_text(json.dumps(_jsonable(doc), indent=1))
-        print(f"Metrics written to {path}" + ("  [SYNTHETIC DATA]" if self.synthetic else ""))
+        print(f"Metrics written to {path}" + ("  [SYNTHETIC DATA]" if self.synthetic else "")
+              + ("  [TINY RUN]" if self.tiny else "") + (f"  [{len(self.stand_ins)} STAND-IN(S)]" if self.stand_ins else ""))
         for k in expected or metrics:
             v = metrics.get(k)
             print(f"  {k:32s} {round(v, 4) if isinstance(v, float) else v}")
@@ -184,7 +204,8 @@ def _report(run: Run) -> str:
                          zip(d["names"], d["memory_gb"] + [None] * len(d["names"])))
         return f"{name} {d['version']}: {d['backend'].upper()}" + (f" x{d['count']} [{gpus}]" if d["count"] else "")
 
-    lines = [f"{run.notebook} | profile {run.profile} ({run.profile_why}) | seed {run.seed} | "
+    lines = [f"{run.notebook} | profile {run.profile} ({run.profile_why})" + (" TINY" if run.tiny else "")
+             + f" | seed {run.seed} | "
              f"data_source {run.data_source}",
              "  " + fw("PyTorch", t) + " | " + fw("TensorFlow", f) + f" | CPU cores {m['cpu_count']}",
              f"  PyTorch device: {run.device} | outputs -> {run.output_dir}",
@@ -232,25 +253,38 @@ def check_parameters(notebook: str, profile="auto", data_source="auto", data_dir
 
 
 def setup_notebook(notebook: str, profile: str = "auto", data_source: str = "auto", data_dir=None,
-                   output_dir: str = DEFAULT_OUTPUT_DIR, seed: int = 42, verbose: bool = True, **knobs) -> Run:
+                   output_dir: str = DEFAULT_OUTPUT_DIR, seed: int = 42, verbose: bool = True,
+                   tiny: bool = False, **knobs) -> Run:
     """Prepare a notebook run. ``knobs`` are the notebook's own parameters; ``None`` means "take
     the value from the profile table", anything else overrides it.
 
-    ``$COURSE_OUTPUT_DIR`` replaces ``output_dir`` only while it has its default value
-    ``"outputs"``, so test harnesses can collect metrics without editing notebooks.
+    ``tiny=True`` (or ``$COURSE_TINY=1``) keeps the profile's code paths and model choices and
+    cuts data counts, epochs and image sizes to seconds (:func:`course_utils.profiles.tiny_settings`);
+    what cannot be had is replaced by labelled stand-ins (:meth:`Run.stand_in`).
+
+    ``output_dir`` left at its default ``"outputs"`` becomes ``$COURSE_OUTPUT_DIR`` if set, else
+    ``$COURSE_HOME/outputs`` if ``$COURSE_HOME`` is set (one folder for cache and outputs, e.g. on
+    Google Drive: :func:`course_utils.use_drive`), so notebooks that hand models to each other
+    (09 and 11 to 12) find them there, and test harnesses collect metrics without editing notebooks.
     """
-    if output_dir == DEFAULT_OUTPUT_DIR and os.environ.get("COURSE_OUTPUT_DIR"):
-        output_dir = os.environ["COURSE_OUTPUT_DIR"]
+    from .env import load_frameworks_in_safe_order
+
+    load_frameworks_in_safe_order()  # PyTorch before TensorFlow, also outside a kernel
+    if output_dir == DEFAULT_OUTPUT_DIR:
+        from .config import default_output_dir
+
+        output_dir = default_output_dir() or output_dir
+    tiny = bool(tiny) or os.environ.get("COURSE_TINY", "").strip().lower() in ("1", "true", "yes")
     if data_source == "auto" and os.environ.get("COURSE_DATA_SOURCE"):
         data_source = os.environ["COURSE_DATA_SOURCE"]
     # Every setting is checked first, so a typo costs seconds, not a training run.
     check_parameters(notebook, profile, data_source, data_dir, output_dir, seed, knobs)
     machine = describe_machine(memory_growth=True)
     name, why = _profiles.resolve_profile_name(profile, machine["has_gpu"])
-    settings = _profiles.settings_for(notebook, name, knobs)
+    settings = _profiles.settings_for(notebook, name, knobs, tiny=tiny)
     seed_everything(int(seed), deterministic=bool(settings.get("deterministic", True)))
     set_plot_defaults()
-    run = Run(notebook, name, why, settings, data_source, data_dir, output_dir, int(seed), machine)
+    run = Run(notebook, name, why, settings, data_source, data_dir, output_dir, int(seed), machine, tiny=tiny)
     if verbose:
         print(_report(run))
     return run

@@ -10,6 +10,11 @@ Taught in 00_setup. Profiles:
 
 Any setting can be overridden from a notebook's ``parameters`` cell (or ``papermill -p``):
 a knob left at ``None`` takes the value from this table.
+
+``tiny`` (``tiny = True`` in the parameters cell, ``python -m course_utils run --tiny``) keeps a
+profile's code paths and model choices -- backbones, datasets, threads, determinism, learning
+rates -- and cuts only the amount of work to seconds: see :func:`tiny_settings`. It is how the
+``full`` profile is tested on a machine without a GPU before a Colab user meets it.
 """
 from __future__ import annotations
 
@@ -256,8 +261,9 @@ def resolve_profile_name(profile: str | None, has_gpu: bool) -> tuple[str, str]:
     return requested, "as requested"
 
 
-def settings_for(notebook: str, profile: str, overrides: dict | None = None) -> dict:
-    """The resolved settings of ``notebook`` under ``profile``; non-None overrides win."""
+def settings_for(notebook: str, profile: str, overrides: dict | None = None, tiny: bool = False) -> dict:
+    """The resolved settings of ``notebook`` under ``profile``; non-None overrides win; ``tiny``
+    then cuts the amount of work (:func:`tiny_settings`)."""
     if notebook not in TABLE:
         raise ProfileError(f"notebook {notebook!r} has no entry in course_utils.profiles.TABLE "
                            f"(known: {', '.join(TABLE)}).")
@@ -268,7 +274,63 @@ def settings_for(notebook: str, profile: str, overrides: dict | None = None) -> 
     for key, value in (overrides or {}).items():
         if value is not None:
             settings[key] = value
-    return settings
+    return tiny_settings(notebook, settings) if tiny else settings
+
+
+#: Settings that measure an amount of work, recognised by name: tiny cuts them (and nothing else).
+_TINY_EPOCHS = ("epochs",)                                 # ... -> 1
+_TINY_PREFIXES = ("n_", "max_", "timing_")                 # ... -> min(profile, smoke)
+_TINY_SUFFIXES = ("_n", "_steps", "steps", "num_iters", "image_size", "batch", "batch_size",
+                  "_per_class", "eval_every")
+#: Per-notebook cuts the name rule cannot derive (values a tiny run must use whatever the profile).
+TINY_OVERRIDES: dict[str, dict] = {
+    "05_cnn_architectures": {"depth_experiment_steps": 4, "depth_experiment_n": 128},
+    "06_mnist_cnn_pytorch": {"n_train": 1000, "n_test": 200, "eval_every": 5},
+    "07_monkeypox_classifier": {"max_images_per_class": 12},
+    "08_breast_histopathology": {"max_patients": 8},
+    "09_cats_vs_dogs_augmentation": {"n_train": 20, "n_val": 10, "n_test": 10},
+    "10_transfer_learning": {"n_train": 20, "n_val": 10, "n_test": 10, "torch_max_per_class": 6},
+    "11_fine_tuning": {"n_train": 20, "n_val": 10, "n_test": 10, "torch_max_per_class": 6},
+    "12_class_activation_maps": {"n_train": 20, "n_val": 10, "n_test": 10, "torch_max_per_class": 6},
+}
+
+
+def _cut(key: str) -> str | None:
+    if key.endswith(_TINY_EPOCHS):
+        return "epochs"
+    if key.startswith(_TINY_PREFIXES) or key.endswith(_TINY_SUFFIXES):
+        return "amount"
+    return None
+
+
+def tiny_settings(notebook: str, settings: dict) -> dict:
+    """``settings`` (one profile's, overrides applied) cut to a seconds-long run.
+
+    Derived from the settings' names, not written per notebook: every ``*epochs`` becomes 1;
+    every amount of work (``n_*``, ``max_*``, ``timing_*``, ``*image_size``, ``*_steps``,
+    ``*batch_size``, ``*_per_class``, ``eval_every``) becomes the smaller of the profile's value
+    and the ``smoke`` profile's (``None``, "all of it", counts as larger than anything), then
+    :data:`TINY_OVERRIDES` cuts further where smoke itself takes more than seconds. Everything
+    else -- backbones, datasets, learning rates, widths and depths, threads, determinism -- is
+    the profile's own, so the profile's code paths run.
+    """
+    smoke = {**COMMON["smoke"], **TABLE[notebook]["smoke"]}
+    out = dict(settings)
+    for key, value in settings.items():
+        kind = _cut(key)
+        if kind is None or isinstance(value, bool) or not isinstance(value, (int, type(None))):
+            continue
+        if kind == "epochs":
+            out[key] = 1
+            continue
+        small = smoke.get(key)
+        if isinstance(small, int) and not isinstance(small, bool):
+            out[key] = small if value is None else min(value, small)
+    for key, value in TINY_OVERRIDES.get(notebook, {}).items():
+        if key in out:
+            current = out[key]
+            out[key] = value if current is None else min(current, value)
+    return out
 
 
 def table_frame():

@@ -118,14 +118,21 @@ def _course_error_names() -> set[str]:
 
 def run_notebooks(notebooks: list[str] | None = None, profile: str = "auto", data_source: str = "auto",
                   output_dir: str | Path = "outputs", params: dict | None = None, store: bool = False,
-                  data_root: str | None = None, timeout: int | None = None, log_output: bool = False) -> list[dict]:
-    """Run notebooks; return one result row each (also written to results.json/.md)."""
+                  data_root: str | None = None, timeout: int | None = None, log_output: bool = False,
+                  tiny: bool = False) -> list[dict]:
+    """Run notebooks; return one result row each (also written to results.json/.md).
+
+    ``tiny`` passes ``tiny=True`` to every notebook (and sets ``$COURSE_TINY`` for its kernel):
+    the profile's code paths with the amount of work cut to seconds (see ``profiles.tiny_settings``)."""
     import papermill as pm
 
     out = Path(output_dir).resolve()
     if data_root:
         os.environ["COURSE_DATA_ROOT"] = str(Path(data_root).resolve())
     absolutize_env()  # kernels run in notebooks/: relative folders must not change meaning
+    previous_tiny = os.environ.get("COURSE_TINY")
+    if tiny:
+        os.environ["COURSE_TINY"] = "1"  # also reaches a notebook whose parameters cell lacks `tiny`
     stems = notebooks or toc_notebooks()
     paths = [resolve_notebook(n) for n in stems]
     # Check every notebook's parameters before starting the first kernel: a bad value fails in
@@ -140,11 +147,13 @@ def run_notebooks(notebooks: list[str] | None = None, profile: str = "auto", dat
     rows = []
     for i, path in enumerate(paths, start=1):
         stem = path.stem
-        print(f"[{i}/{len(paths)}] {stem} (profile {profile}, data {data_source}) ...", flush=True)
+        print(f"[{i}/{len(paths)}] {stem} (profile {profile}{', tiny' if tiny else ''}, data {data_source}) ...",
+              flush=True)
         metrics_file = out / f"{stem}.metrics.json"
         if metrics_file.exists():
             metrics_file.unlink()  # never report a stale result as this run's
-        parameters = {"profile": profile, "data_source": data_source, "output_dir": str(out), **(params or {})}
+        parameters = {"profile": profile, "data_source": data_source, "output_dir": str(out),
+                      **({"tiny": True} if tiny else {}), **(params or {})}
         t = time.perf_counter()
         row = {"notebook": stem, "profile": profile, "status": "ok", "error": None}
         try:
@@ -167,6 +176,8 @@ def run_notebooks(notebooks: list[str] | None = None, profile: str = "auto", dat
         print(f"    {row['status']} in {row['wall_s']:.1f} s" + (f"\n    {row['error'][-600:]}" if row["error"] else ""),
               flush=True)
         rows.append(row)
+    if tiny:  # the kernels are gone: leave the caller's environment as it was
+        os.environ.pop("COURSE_TINY", None) if previous_tiny is None else os.environ.update(COURSE_TINY=previous_tiny)
     (out / "results.json").write_text(json.dumps(rows, indent=1, default=str))
     md = results_markdown(rows)
     (out / "results.md").write_text(md)

@@ -4,7 +4,7 @@
 * :func:`select_device` -- CUDA, Apple's MPS or the CPU.
 * :func:`accuracy` -- the fraction of correct predictions in a batch (the tutorial's function).
 * :func:`fit_with_evaluation` -- the 06 loop: train, and every ``eval_every`` batches report the
-  training accuracy of those batches and the test accuracy, with a tqdm progress bar.
+  training accuracy of those batches and the test accuracy, with a progress line (:mod:`course_utils.progress`).
 * :func:`train_model` -- the transfer-learning loop: a ``train`` and a ``val`` phase per epoch,
   the best validation model kept (and checkpointed with optimizer, accuracy and class mapping),
   a learning-rate scheduler stepped once per epoch.
@@ -59,15 +59,13 @@ def make_loader(dataset, batch_size: int, shuffle: bool = False, seed: int = 0, 
 
 
 def progress_bar(iterable, total=None, desc="", disable=False):
-    """A text tqdm bar on stdout, refreshed at most every 10 s (few lines in a saved notebook)."""
-    import sys
-
-    from tqdm import tqdm
+    """A progress line over ``iterable`` (:class:`course_utils.progress.Progress`): updated in
+    place in a notebook, so the saved notebook keeps its final state only; tqdm elsewhere."""
+    from .progress import Progress
 
     n = total if total is not None else (len(iterable) if hasattr(iterable, "__len__") else None)
     short = n is not None and n < 10  # a bar for a handful of batches is only noise
-    return tqdm(iterable, total=total, desc=desc, leave=False, disable=disable or short, mininterval=10.0,
-                file=sys.stdout)
+    return Progress(iterable, total=n, desc=desc, disable=disable or short)
 
 
 def evaluate(model, loader, device, criterion=None) -> tuple[float, float]:

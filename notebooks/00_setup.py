@@ -1,7 +1,13 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -35,6 +41,7 @@ data_source = "auto"      # "auto" | "real" | "synthetic"
 data_dir = None           # not used here: every other notebook takes a folder you already have
 output_dir = "outputs"
 seed = 42
+tiny = False              # True: this profile's code paths, seconds of work (tests; see 00_setup)
 # This notebook's own knob: True downloads (or copies from a mirror) every dataset now.
 prefetch = None
 
@@ -54,7 +61,7 @@ prefetch = None
 import course_utils
 
 run = course_utils.setup_notebook("00_setup", profile=profile, data_source=data_source, data_dir=data_dir,
-                                  output_dir=output_dir, seed=seed, prefetch=prefetch)
+                                  output_dir=output_dir, seed=seed, tiny=tiny, prefetch=prefetch)
 cfg = run.cfg
 
 # %% [markdown]
@@ -84,6 +91,13 @@ print(doctor_report())
 #
 # Any setting can be overridden: give the knob a value in the `parameters` cell, or from a terminal
 # `python -m course_utils run 06 --profile laptop -p epochs 2`.
+#
+# `tiny = True` keeps a profile's code paths and model choices (backbones, datasets) but cuts the
+# work to seconds: one epoch, and data counts, image sizes and batch sizes no larger than `smoke`'s.
+# It exists to test the `full` profile on a machine without a GPU
+# (`python -m course_utils run 10 --profile full --tiny`). Where real weights or data cannot be had
+# it uses *stand-ins* (random weights, a synthetic dataset), announced in a loud banner and listed
+# under `stand_ins` in the metrics file. Its numbers mean nothing; it only shows the code runs.
 
 # %%
 from course_utils import profiles
@@ -101,7 +115,8 @@ table.loc[["01_knn_cifar10", "06_mnist_cnn_pytorch", "09_cats_vs_dogs_augmentati
 #
 # 1. `data_dir=` — a folder you already have, in the dataset's usual layout (always wins);
 # 2. `$COURSE_DATA_ROOT/<name>` — a folder of datasets an instructor shares;
-# 3. the cache `$COURSE_DATA_HOME` (default `~/.cache/cnn-course`), where verified copies live;
+# 3. the cache `$COURSE_DATA_HOME` (default `$COURSE_HOME/data` if `COURSE_HOME` is set, else
+#    `~/.cache/cnn-course`), where verified copies live;
 # 4. the mirrors in `$COURSE_DATA_MIRROR`, in order — folders or URLs holding the files under their
 #    manifest names, separated like `PATH` (`:` on Linux and macOS, `;` on Windows), so a folder
 #    name may contain spaces (a class can share one USB stick or web server instead of 30 downloads);
@@ -113,7 +128,22 @@ table.loc[["01_knn_cifar10", "06_mnist_cnn_pytorch", "09_cats_vs_dogs_augmentati
 # dataset. Datasets that need a Kaggle account print how to get them; a folder of yours is used as
 # it is and never moved, changed or deleted. If nothing works, `data_source="auto"` falls back to a
 # **synthetic stand-in** in the same layout, with a loud banner, and the metrics file says
-# `synthetic`; `data_source="real"` stops with an error instead.
+# `synthetic`; `data_source="real"` stops with an error instead. The banner says why no real copy
+# could be had (for example "name resolution failed": no network), how to get a Kaggle dataset,
+# and the two ways out: `COURSE_DATA_MIRROR` or `data_dir=`.
+#
+# **On Colab, keep the cache and the outputs on Google Drive.** A runtime that resets forgets
+# its disk: the downloaded data, and the models in `outputs/` that notebook 12 loads from 09 and
+# 11. One line after the install cell of each notebook keeps both in `MyDrive/cnn-course`:
+#
+# ```python
+# import course_utils; course_utils.use_drive()
+# ```
+#
+# It mounts Drive (Colab asks once per runtime) and sets `COURSE_HOME`: the cache becomes
+# `COURSE_HOME/data`, and every notebook whose `output_dir` is left at `"outputs"` writes to
+# `COURSE_HOME/outputs`, so 12 finds the models 09 and 11 saved there. On your own machine,
+# `export COURSE_HOME=/some/folder` does the same.
 
 # %%
 from course_utils import manifest

@@ -1,7 +1,13 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -43,6 +49,7 @@ data_source = "auto"      # "auto" | "real" | "synthetic"
 data_dir = None           # a folder you already have, in the dataset's usual layout
 output_dir = "outputs"    # metrics, models and figures go here
 seed = 42
+tiny = False              # True: this profile's code paths, seconds of work (tests; see 00_setup)
 # This notebook's own knobs: None takes the value from the profile table.
 n_train = None            # training images sampled from CIFAR-10 (CS231n: 5,000)
 n_test = None             # test images (CS231n: 500)
@@ -54,7 +61,7 @@ timing_n_test = None      # test images used to time the three distance implemen
 import course_utils  # import before TensorFlow: see 00_setup
 
 run = course_utils.setup_notebook("01_knn_cifar10", profile=profile, data_source=data_source, data_dir=data_dir,
-                                  output_dir=output_dir, seed=seed, n_train=n_train, n_test=n_test,
+                                  output_dir=output_dir, seed=seed, tiny=tiny, n_train=n_train, n_test=n_test,
                                   k_choices=k_choices, num_folds=num_folds, timing_n_test=timing_n_test)
 cfg = run.cfg
 

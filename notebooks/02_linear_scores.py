@@ -1,7 +1,13 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -40,6 +46,7 @@ data_source = "auto"      # "auto" | "real" | "synthetic"
 data_dir = None           # a folder you already have, in the dataset's usual layout
 output_dir = "outputs"    # metrics, models and figures go here
 seed = 42
+tiny = False              # True: this profile's code paths, seconds of work (tests; see 00_setup)
 # This notebook's own knobs: None takes the value from the profile table.
 n_train = None            # CIFAR-10 training images used to learn the templates
 sgd_steps = None          # SGD steps of the quick training that produces the templates
@@ -48,7 +55,7 @@ sgd_steps = None          # SGD steps of the quick training that produces the te
 import course_utils  # import before TensorFlow: see 00_setup
 
 run = course_utils.setup_notebook("02_linear_scores", profile=profile, data_source=data_source, data_dir=data_dir,
-                                  output_dir=output_dir, seed=seed, n_train=n_train, sgd_steps=sgd_steps)
+                                  output_dir=output_dir, seed=seed, tiny=tiny, n_train=n_train, sgd_steps=sgd_steps)
 cfg = run.cfg
 
 # %% [markdown]

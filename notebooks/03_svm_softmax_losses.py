@@ -1,7 +1,13 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -42,6 +48,7 @@ data_source = "auto"      # "auto" | "real" | "synthetic"
 data_dir = None           # a folder you already have, in the dataset's usual layout
 output_dir = "outputs"    # metrics, models and figures go here
 seed = 42
+tiny = False              # True: this profile's code paths, seconds of work (tests; see 00_setup)
 # This notebook's own knobs: None takes the value from the profile table.
 n_train = None                  # training images (CS231n: 49,000)
 n_val = None                    # validation images, held out from the training images
@@ -55,7 +62,7 @@ regularization_strengths = None  # ... times this one
 import course_utils  # import before TensorFlow: see 00_setup
 
 run = course_utils.setup_notebook("03_svm_softmax_losses", profile=profile, data_source=data_source,
-                                  data_dir=data_dir, output_dir=output_dir, seed=seed, n_train=n_train,
+                                  data_dir=data_dir, output_dir=output_dir, seed=seed, tiny=tiny, n_train=n_train,
                                   n_val=n_val, n_test=n_test, num_iters=num_iters, batch_size=batch_size,
                                   learning_rates=learning_rates, regularization_strengths=regularization_strengths)
 cfg = run.cfg

@@ -3,12 +3,11 @@
 #   jupytext:
 #     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
-#     notebook_metadata_filter: kernelspec,jupytext
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -47,6 +46,7 @@ data_source = "auto"      # "auto" | "real" | "synthetic"  (no dataset in this n
 data_dir = None           # unused here
 output_dir = "outputs"    # metrics and figures go here
 seed = 42
+tiny = False              # True: this profile's code paths, seconds of work (tests; see 00_setup)
 # This notebook's own knobs: None takes the value from the profile table.
 timing_batch = None       # images in the timing batch (N x 3 x 32 x 32)
 timing_repeats = None     # best of this many timings
@@ -55,7 +55,7 @@ timing_repeats = None     # best of this many timings
 import course_utils  # import before TensorFlow: see 00_setup
 
 run = course_utils.setup_notebook("04_convolution_by_hand", profile=profile, data_source=data_source,
-                                  data_dir=data_dir, output_dir=output_dir, seed=seed,
+                                  data_dir=data_dir, output_dir=output_dir, seed=seed, tiny=tiny,
                                   timing_batch=timing_batch, timing_repeats=timing_repeats)
 cfg = run.cfg
 

@@ -3,12 +3,11 @@
 #   jupytext:
 #     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
-#     notebook_metadata_filter: kernelspec,jupytext
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -50,10 +49,11 @@ data_source = "auto"      # "auto" | "real" | "synthetic"
 data_dir = None           # a CIFAR-10 folder you already have (cifar-10-batches-py/ or train/ + test/)
 output_dir = "outputs"    # metrics and figures go here
 seed = 42
+tiny = False              # True: this profile's code paths, seconds of work (tests; see 00_setup)
 # This notebook's own knobs: None takes the value from the profile table.
 depth_experiment_steps = None     # SGD steps per network in the plain-vs-residual experiment
 depth_experiment_n = None         # CIFAR-10 training images used by it
-depth_experiment_blocks = None    # BasicBlocks per network (depth = 2 * blocks + 2 weight layers)
+depth_experiment_blocks = None    # BasicBlocks per network (depth: 2 * blocks + 2 weight layers)
 depth_experiment_width = None     # channels of the first stage
 depth_experiment_batch = None     # mini-batch size
 depth_experiment_threads = None   # PyTorch CPU threads for it (None: leave PyTorch's default)
@@ -62,7 +62,7 @@ depth_experiment_threads = None   # PyTorch CPU threads for it (None: leave PyTo
 import course_utils  # import before TensorFlow: see 00_setup
 
 run = course_utils.setup_notebook("05_cnn_architectures", profile=profile, data_source=data_source,
-                                  data_dir=data_dir, output_dir=output_dir, seed=seed,
+                                  data_dir=data_dir, output_dir=output_dir, seed=seed, tiny=tiny,
                                   depth_experiment_steps=depth_experiment_steps,
                                   depth_experiment_n=depth_experiment_n,
                                   depth_experiment_blocks=depth_experiment_blocks,

@@ -1,7 +1,13 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -40,9 +46,10 @@ data_source = "auto"      # "auto" | "real" | "synthetic"
 data_dir = None           # a folder holding MNIST/raw/ (what torchvision.datasets.MNIST reads)
 output_dir = "outputs"    # metrics, models and figures go here
 seed = 42
+tiny = False              # True: this profile's code paths, seconds of work (tests; see 00_setup)
 # This notebook's own knobs: None takes the value from the profile table.
-n_train = None            # training digits used (60000 = all)
-n_test = None             # test digits used (10000 = all)
+n_train = None            # training digits used (60000: all)
+n_test = None             # test digits used (10000: all)
 epochs = None
 batch_size = None
 lr = None
@@ -52,7 +59,7 @@ eval_every = None         # evaluate on the test set every this many batches
 import course_utils  # import before TensorFlow: see 00_setup
 
 run = course_utils.setup_notebook("06_mnist_cnn_pytorch", profile=profile, data_source=data_source,
-                                  data_dir=data_dir, output_dir=output_dir, seed=seed, n_train=n_train,
+                                  data_dir=data_dir, output_dir=output_dir, seed=seed, tiny=tiny, n_train=n_train,
                                   n_test=n_test, epochs=epochs, batch_size=batch_size, lr=lr,
                                   eval_every=eval_every)
 cfg = run.cfg
@@ -204,7 +211,7 @@ assert abs(my_accuracy(example_logits, example_targets) - 0.75) < 1e-9
 #
 # The loop lives in `course_utils.torch_train.fit_with_evaluation` (read it: about 40 lines) so that
 # every PyTorch notebook uses the same one. Adam with learning rate 10⁻³ and batches of 64, as in
-# the original tutorial; a tqdm bar shows the progress.
+# the original tutorial; a progress line (epoch, batch, accuracies) updates in place while it trains.
 
 # %%
 optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)

@@ -1,7 +1,13 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -46,6 +52,7 @@ data_source = "auto"      # "auto" | "real" | "synthetic"
 data_dir = None           # any folder of class sub-folders, e.g. Monkeypox/ and Chickenpox/
 output_dir = "outputs"    # metrics, models and figures go here
 seed = 42
+tiny = False              # True: this profile's code paths, seconds of work (tests; see 00_setup)
 positive_class = None     # the class given label 1 (default: the first class alphabetically)
 # This notebook's own knobs: None takes the value from the profile table.
 image_size = None
@@ -62,7 +69,7 @@ split_fractions = None    # train / validation / test shares of the images
 import course_utils  # import before TensorFlow: see 00_setup
 
 run = course_utils.setup_notebook("07_monkeypox_classifier", profile=profile, data_source=data_source,
-                                  data_dir=data_dir, output_dir=output_dir, seed=seed, image_size=image_size,
+                                  data_dir=data_dir, output_dir=output_dir, seed=seed, tiny=tiny, image_size=image_size,
                                   batch_size=batch_size, epochs=epochs, max_images_per_class=max_images_per_class,
                                   patience=patience, learning_rate=learning_rate, lr_schedule=lr_schedule,
                                   timing_epochs=timing_epochs, split_fractions=split_fractions)

@@ -1,7 +1,13 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -42,6 +48,7 @@ data_source = "auto"      # "auto" | "real" | "synthetic"
 data_dir = None           # the unzipped Kaggle folder that holds the patient folders
 output_dir = "outputs"    # metrics, models and figures go here
 seed = 42
+tiny = False              # True: this profile's code paths, seconds of work (tests; see 00_setup)
 # This notebook's own knobs: None takes the value from the profile table.
 image_size = None
 batch_size = None
@@ -56,7 +63,7 @@ split_fractions = None    # train / validation / test shares of the patches, spl
 import course_utils  # import before TensorFlow: see 00_setup
 
 run = course_utils.setup_notebook("08_breast_histopathology", profile=profile, data_source=data_source,
-                                  data_dir=data_dir, output_dir=output_dir, seed=seed, image_size=image_size,
+                                  data_dir=data_dir, output_dir=output_dir, seed=seed, tiny=tiny, image_size=image_size,
                                   batch_size=batch_size, epochs=epochs, max_patients=max_patients,
                                   patience=patience, learning_rate=learning_rate, decay_rate=decay_rate,
                                   split_fractions=split_fractions)

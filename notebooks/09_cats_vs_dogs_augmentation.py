@@ -1,7 +1,13 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -42,6 +48,7 @@ data_source = "auto"      # "auto" | "real" | "synthetic"
 data_dir = None           # a Kaggle-style flat folder of cat.N.jpg / dog.N.jpg
 output_dir = "outputs"    # metrics, models and figures go here
 seed = 42
+tiny = False              # True: this profile's code paths, seconds of work (tests; see 00_setup)
 # This notebook's own knobs: None takes the value from the profile table.
 image_size = None         # the book: 150
 n_train = None            # images PER CLASS; the book: 1000
@@ -55,7 +62,7 @@ learning_rate = None      # RMSprop's; the book: 1e-4
 import course_utils  # import before TensorFlow: see 00_setup
 
 run = course_utils.setup_notebook("09_cats_vs_dogs_augmentation", profile=profile, data_source=data_source,
-                                  data_dir=data_dir, output_dir=output_dir, seed=seed, image_size=image_size,
+                                  data_dir=data_dir, output_dir=output_dir, seed=seed, tiny=tiny, image_size=image_size,
                                   n_train=n_train, n_val=n_val, n_test=n_test, epochs=epochs,
                                   batch_size=batch_size, learning_rate=learning_rate)
 cfg = run.cfg

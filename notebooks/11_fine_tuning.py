@@ -1,7 +1,13 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -36,6 +42,7 @@ data_source = "auto"      # "auto" | "real" | "synthetic"
 data_dir = None           # Part A: a Kaggle-style flat folder of cat.N.jpg / dog.N.jpg
 output_dir = "outputs"
 seed = 42
+tiny = False              # True: this profile's code paths, seconds of work (tests; see 00_setup)
 torch_data_dir = None     # Part B: train/<class> + val/<class>, or <class>/ folders
 run_keras = True
 run_torch = True
@@ -59,7 +66,7 @@ torch_batch_size = None
 import course_utils  # import before TensorFlow: see 00_setup
 
 run = course_utils.setup_notebook("11_fine_tuning", profile=profile, data_source=data_source, data_dir=data_dir,
-                                  output_dir=output_dir, seed=seed, epochs=epochs, image_size=image_size, n_train=n_train, n_val=n_val, n_test=n_test, batch_size=batch_size, keras_backbone=keras_backbone, torch_image_size=torch_image_size, torch_max_per_class=torch_max_per_class, torch_epochs=torch_epochs, torch_head_epochs=torch_head_epochs, torch_backbone=torch_backbone, torch_dataset=torch_dataset, torch_batch_size=torch_batch_size)
+                                  output_dir=output_dir, seed=seed, tiny=tiny, epochs=epochs, image_size=image_size, n_train=n_train, n_val=n_val, n_test=n_test, batch_size=batch_size, keras_backbone=keras_backbone, torch_image_size=torch_image_size, torch_max_per_class=torch_max_per_class, torch_epochs=torch_epochs, torch_head_epochs=torch_head_epochs, torch_backbone=torch_backbone, torch_dataset=torch_dataset, torch_batch_size=torch_batch_size)
 cfg = run.cfg
 keras_metrics = {"keras_finetune_test_acc": None, "keras_trainable_layers": None}
 torch_metrics = {"torch_finetune_val_acc": None, "torch_finetune_test_acc": None}

@@ -34,6 +34,7 @@ data_source = "auto"      # "auto" | "real" | "synthetic"
 data_dir = None           # a folder you already have, in the dataset's usual layout
 output_dir = "outputs"    # metrics, models and figures go here
 seed = 42
+tiny = False              # True: this profile's code paths, seconds of work (tests; see 00_setup)
 # This notebook's own knobs: None takes the value from the profile table.
 epochs = None
 
@@ -41,7 +42,7 @@ epochs = None
 import course_utils  # import before TensorFlow: see 00_setup
 
 run = course_utils.setup_notebook("NN_topic", profile=profile, data_source=data_source, data_dir=data_dir,
-                                  output_dir=output_dir, seed=seed, epochs=epochs)
+                                  output_dir=output_dir, seed=seed, tiny=tiny, epochs=epochs)
 cfg = run.cfg
 
 # %% [markdown]

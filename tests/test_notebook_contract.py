@@ -140,7 +140,7 @@ def test_notebook_is_stored_with_outputs_of_a_laptop_run(stem):
 def test_template_follows_the_contract():
     text = (ROOT / "templates" / "NN_topic.py").read_text()
     for needle in ('tags=["parameters"]', 'profile = "auto"', 'data_source = "auto"', "data_dir = None",
-                   'output_dir = "outputs"', "seed = 42", "setup_notebook(", "run.save_metrics(",
+                   'output_dir = "outputs"', "seed = 42", "tiny = False", "tiny=tiny", "setup_notebook(", "run.save_metrics(",
                    "You will be able to", "colab-badge.svg"):
         assert needle in text, needle
 

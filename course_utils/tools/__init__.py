@@ -1,0 +1,1 @@
+"""Command-line tools: runner, CLI, doctor, badges, results page, book builds."""
