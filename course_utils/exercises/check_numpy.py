@@ -323,7 +323,8 @@ def batchnorm_forward(fn) -> int:
                         g * (x - mean) / np.sqrt(var * m / (m - 1) + eps) + bb,
                         "the statistics are per example, not per channel over (N, H, W)":
                         g * (x - x.mean(axis=(1, 2, 3), keepdims=True)) / np.sqrt(x.var(axis=(1, 2, 3), keepdims=True) + eps) + bb,
-                        "gamma and beta are not applied": (x - mean) / np.sqrt(var + eps)}
+                        "gamma and beta are not applied": (x - mean) / np.sqrt(var + eps),
+                        "eps is missing: divide by sqrt(variance + eps)": g * (x - mean) / np.sqrt(var) + bb}
         got = call(case, fn, x.copy(), gamma.copy(), beta.copy(), eps=eps)
         check_array(case, got, expected, name="output", rtol=1e-6, atol=1e-7, variants=variants)
     return len(cases)

@@ -44,6 +44,7 @@ def train_step(fn) -> int:
     for case, stale in (("case 1 (fresh model)", False), ("case 2 (gradients left over from an earlier step)", True)):
         model, opt, x, y = setup(n)
         ref_model = copy.deepcopy(model)
+        before = [p.detach().clone() for p in model.parameters()]
         ref_opt = torch.optim.SGD(ref_model.parameters(), lr=0.1)
         if stale:
             for p, q in zip(model.parameters(), ref_model.parameters()):
@@ -59,12 +60,14 @@ def train_step(fn) -> int:
         check_number(case, got, ref_loss.item(), name="returned loss", rtol=1e-9)
         if not isinstance(got, float):
             raise Wrong(f"{case}: the loss returned is a {type(got).__name__}, expected a Python float (loss.item())")
-        for (name, p), q in zip(model.named_parameters(), ref_model.parameters()):
+        for (name, p), q, p0 in zip(model.named_parameters(), ref_model.parameters(), before):
             with torch.no_grad():
-                stale_hint = {"optimizer.zero_grad() is missing: old gradients were added to the new ones":
-                              (q + 0.1).numpy()} if stale else {}
+                hints = {"the weights did not change: optimizer.step() is missing": p0.numpy()}
+                if stale:      # the leftover gradient of 1 would move every weight by lr * 1 = 0.1 more
+                    hints["optimizer.zero_grad() is missing: old gradients were added to the new ones"] = \
+                        (q - 0.1).numpy()
                 check_array(case, p.detach().numpy(), q.detach().numpy(), name=f"parameter {name} after the step",
-                            rtol=1e-9, atol=1e-12, variants=stale_hint)
+                            rtol=1e-9, atol=1e-12, variants=hints)
         if not model.training:
             raise Wrong(f"{case}: the model is still in eval mode: call model.train() at the start of the step")
         n += 1

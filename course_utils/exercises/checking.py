@@ -95,7 +95,7 @@ def to_numpy(x) -> np.ndarray:
 
 
 def _fmt(v) -> str:
-    return np.array2string(np.asarray(v), precision=6, threshold=12, edgeitems=2) if np.ndim(v) else f"{v:.6g}"
+    return np.array2string(np.asarray(v), precision=8, threshold=12, edgeitems=2) if np.ndim(v) else f"{v:.8g}"
 
 
 def check_array(case: str, got, expected, *, name: str = "result", rtol: float = 1e-6, atol: float = 1e-8,
@@ -148,14 +148,15 @@ def check_number(case: str, got, expected, *, name: str = "result", rtol: float 
     else:
         ok = bool(np.isfinite(got)) and abs(float(got) - float(expected)) <= atol + rtol * abs(float(expected))
         if not np.isfinite(got) and np.isfinite(expected):
-            raise Wrong(f"{case}: {name} is {got}, expected the finite value {expected:.6g} "
+            raise Wrong(f"{case}: {name} is {got}, expected the finite value {float(expected):.8g} "
                         "(an overflow or a division by zero?)")
     if ok:
         return
+    shown = int(expected) if integer else float(expected)
     for diagnosis, alt in (variants or {}).items():
         if abs(float(got) - float(alt)) <= atol + rtol * abs(float(alt)):
-            raise Wrong(f"{case}: {name} = {got!r}, expected {expected!r}: {diagnosis}")
-    raise Wrong(f"{case}: {name} = {got!r}, expected {expected!r}")
+            raise Wrong(f"{case}: {name} = {got!r}, expected {shown!r}: {diagnosis}")
+    raise Wrong(f"{case}: {name} = {got!r}, expected {shown!r}")
 
 
 def run_checker(exercise_id: str, checker, fn) -> Result:
