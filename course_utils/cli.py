@@ -1,4 +1,4 @@
-"""Command line: ``python -m course_utils run | doctor | data ...`` (see README)."""
+"""Command line: ``python -m course_utils run | doctor | data | exercises ...`` (see README)."""
 from __future__ import annotations
 
 import argparse
@@ -169,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     da.add_argument("name", nargs="?")
     da.add_argument("--json", action="store_true")
     da.set_defaults(func=_data)
+    from course_utils.exercises.cli import add_subparser as add_exercises  # light: no framework import
+
+    add_exercises(sub)
     return p
 
 

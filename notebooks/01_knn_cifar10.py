@@ -165,29 +165,32 @@ bar_chart({"two loops": t_two, "one loop": t_one, "no loops": t_none}, ylabel="s
 #
 # ### Exercise: the no-loop distance
 #
-# Write `l2_no_loops(X_test, X_train)` using only matrix products and broadcasting (no `for`).
-# Hints: `np.sum(X**2, axis=1)` gives the squared norms; shape `(n, 1)` plus shape `(1, m)` broadcasts to
-# `(n, m)`; clip tiny negative values from rounding at 0 before `np.sqrt`. The cell below checks your
-# version against the two-loop reference.
+# Write `l2_no_loops(X_test, X_train)` using only matrix products and broadcasting: no `for`, no
+# comprehension. The cell after it runs the checker (`python -m course_utils exercises check
+# 01.l2_no_loops FILE` does the same on a `.py` file): distances against loops and scikit-learn, on float
+# rows, on uint8 images and on rows that appear in both sets. Until your function passes, the notebook
+# goes on with the course's version.
 
 # %%
 def l2_no_loops(X_test, X_train):
-    """Return the (n_test, n_train) matrix of L2 distances between the rows, without Python loops."""
-    X_test = X_test.reshape(len(X_test), -1).astype(np.float64)
-    X_train = X_train.reshape(len(X_train), -1).astype(np.float64)
-    # YOUR CODE HERE: replace the next line with your own expression for the expanded square.
-    return knn.l2_distances_no_loops(X_test, X_train)
+    """Return the (n_test, n_train) matrix of L2 distances between the rows of X_test and X_train.
+
+    X_test, X_train: arrays of n rows, either (n, D) or images (n, H, W, C), any numeric dtype (uint8 too).
+    Row i, column j of the result is ||X_test[i] - X_train[j]||. No Python loops.
+    """
+    # Hints:
+    # - flatten each image to a row (reshape(len(X), -1)) and convert to float64 first: squares of
+    #   uint8 pixels wrap around at 256;
+    # - ||a - b||^2 = ||a||^2 - 2 a.b + ||b||^2; np.sum(X**2, axis=1) gives the squared norms, and a
+    #   column (n, 1) plus a row (1, m) broadcasts to (n, m);
+    # - rounding can make a tiny squared distance negative: clip at 0 before np.sqrt.
+    raise NotImplementedError("write l2_no_loops")
 
 
 # %%
-# NBVAL_CHECK_OUTPUT
-check_rng = np.random.default_rng(0)
-A = check_rng.integers(0, 256, size=(7, 32, 32, 3), dtype=np.uint8)
-B = check_rng.integers(0, 256, size=(11, 32, 32, 3), dtype=np.uint8)
-mine, reference = l2_no_loops(A, B), knn.l2_distances_two_loops(A, B)
-assert mine.shape == (7, 11), f"expected shape (7, 11), got {mine.shape}"
-assert np.allclose(mine, reference), "your distances differ from the two-loop reference"
-print("shape", mine.shape, "| matches the two-loop reference:", np.allclose(mine, reference))
+from course_utils.exercises import use  # runs the checker; falls back to the reference if needed
+
+l2_no_loops = use("01.l2_no_loops", l2_no_loops)
 
 # %% [markdown]
 # ## 3. Predicting: majority vote and its tie rule
@@ -204,6 +207,27 @@ votes = np.array([[3, 5, 5, 3],      # tie between 3 and 5 -> 3
                   [7, 7, 2, 9],      # clear majority -> 7
                   [9, 1, 4, 6]])     # four-way tie -> 1
 print(knn.majority_vote(votes, n_classes=10))
+
+# %% [markdown]
+# ### Exercise: the vote
+#
+# Write `majority_vote(neighbour_labels)`: for each row of an (n, k) array of labels, the most frequent
+# label, ties going to the smallest label. The checker includes two- and four-way ties and `k = 1`.
+
+# %%
+def majority_vote(neighbour_labels):
+    """Return an (n,) integer array: the most frequent label of each row of the (n, k) array
+    `neighbour_labels`; on a tie, the smallest of the tied labels."""
+    # Hints: np.bincount(row) counts each label of one row; np.argmax returns the FIRST maximum, which
+    # is the smallest label among the tied ones. A loop over the n rows is fine here.
+    raise NotImplementedError("write majority_vote")
+
+
+# %%
+from course_utils.exercises import use  # runs the checker; falls back to the reference if needed
+
+majority_vote = use("01.majority_vote", majority_vote)
+print(majority_vote(votes))
 
 # %% [markdown]
 # Now the full test set: the distance matrix once, predictions for any `k` from it.
@@ -301,6 +325,43 @@ show_images(imgs, titles=titles, title_colors=colors, ncols=7, size=1.3);
 
 # %%
 blas_limit.restore_original_limits()
+
+# %% [markdown]
+# ## Questions
+#
+# Answer each in two or three sentences before you open the model answer.
+#
+# **1. Why is the no-loop distance so much faster than the two-loop one, although it does the same arithmetic?**
+#
+# <details><summary>Answer</summary>
+#
+# The two-loop version runs the Python interpreter once per pair of images: 2.5 million small
+# operations at 500 × 5,000, each with its own overhead for type checks and temporary arrays. The no-loop
+# version does the bulk of the work in one matrix product, which the BLAS library runs in compiled,
+# cache-friendly, vectorised code. The arithmetic is the same; the work around it disappears.
+#
+# </details>
+#
+# **2. Why must `k` be chosen on validation folds and not on the test set?**
+#
+# <details><summary>Answer</summary>
+#
+# A `k` picked because it scores best on the test set is fitted to that test set: the test accuracy
+# is then an optimistic estimate, not a measurement of how the classifier does on new images.
+# Cross-validation chooses `k` on the training data alone, so the test set stays an honest final check.
+#
+# </details>
+#
+# **3. Two images of the same cat, one shifted by a few pixels: why can their L2 distance be larger than the distance to a picture of a truck?**
+#
+# <details><summary>Answer</summary>
+#
+# L2 on raw pixels compares position by position. Shifting the cat moves every edge to different
+# pixels, so many positions differ; a truck with a similar colour layout (say, a grey object on a
+# similar background) can agree with the first image at more positions. Pixel distance measures colour
+# layout, not content, which is why the following notebooks learn features instead.
+#
+# </details>
 
 # %% [markdown]
 # ## Summary

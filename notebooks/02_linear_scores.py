@@ -136,6 +136,41 @@ x_ext = np.append(x_toy, 1.0)                         # 5
 print("[W b] [x; 1] =", W_ext @ x_ext, "| equal to W x + b:", np.allclose(W_ext @ x_ext, toy_scores))
 
 # %% [markdown]
+# ### Exercises: the score function and the bias trick
+#
+# Two small functions; the cell after each runs its checker (several shapes, chosen so that a transposed
+# or bias-less answer is caught). Until a function passes, the notebook uses the course's version.
+
+# %%
+def linear_scores(X, W, b):
+    """Class scores of a linear classifier.
+
+    X: (N, D) rows (or one example of shape (D,)); W: (C, D), one row per class; b: (C,).
+    Returns (N, C) scores, row n = W @ X[n] + b (or (C,) for one example).
+    """
+    # Hint: X @ W.T puts one row of C scores per example; adding b broadcasts over the rows.
+    raise NotImplementedError("write linear_scores")
+
+
+# %%
+from course_utils.exercises import use  # runs the checker; falls back to the reference if needed
+
+linear_scores = use("02.linear_scores", linear_scores)
+print("scores of the four-pixel cat:", linear_scores(x_toy, W_toy, b_toy))
+
+# %%
+def add_bias_column(X):
+    """The bias trick: return X (N, D) with a column of ones appended as its LAST column, (N, D + 1),
+    so that add_bias_column(X) @ np.vstack([W, b]) == X @ W + b. Do not modify X."""
+    # Hint: np.hstack or np.concatenate with np.ones((len(X), 1)).
+    raise NotImplementedError("write add_bias_column")
+
+
+# %%
+add_bias_column = use("02.add_bias_column", add_bias_column)
+print(add_bias_column(np.array([[56.0, 231.0, 24.0, 2.0]])))
+
+# %% [markdown]
 # ## 4. The geometric view: each class is a line
 #
 # Think of an image as a point in a 3072-dimensional space. The score of class $c$, $w_c \cdot x + b_c$, is
@@ -212,6 +247,42 @@ show_images(linear.weight_templates(model.W), titles=classes, ncols=10, size=1.2
 
 # %%
 blas_limit.restore_original_limits()
+
+# %% [markdown]
+# ## Questions
+#
+# Answer each in two or three sentences before you open the model answer.
+#
+# **1. The four-pixel cat gets the highest score for *dog*. Is the formula wrong?**
+#
+# <details><summary>Answer</summary>
+#
+# No. The formula W x + b is right; the weights were picked by hand and are bad. A score function only
+# says how to turn weights into scores. Which weights are good is the job of a loss function and an
+# optimiser (notebook 03).
+#
+# </details>
+#
+# **2. What does the bias b do geometrically, and what would a classifier without it lose?**
+#
+# <details><summary>Answer</summary>
+#
+# Each class's score is zero on a hyperplane w_c · x + b_c = 0. The bias moves that hyperplane away
+# from the origin without turning it. Without b every decision boundary would have to pass through the
+# origin (the all-black image), which is an arbitrary restriction.
+#
+# </details>
+#
+# **3. Why does a class template (a row of W shown as an image) look like a blurry average of the class?**
+#
+# <details><summary>Answer</summary>
+#
+# The score is a dot product: it is large when the image is bright where the template is large. One
+# template per class must score all of that class's images highly, so training pushes it towards their
+# common colour layout (a blue sky for planes, green ground for frogs), which is a blurred average. It
+# cannot represent a class that comes in several different looks.
+#
+# </details>
 
 # %% [markdown]
 # ## Summary

@@ -283,29 +283,57 @@ assert err_svm < 1e-7 and err_soft < 1e-7
 # Both are well below $10^{-7}$: the analytic gradients are right. (A relative error around $10^{-2}$ would
 # mean a bug, or, for the SVM, a kink.)
 #
+# ### Exercise: the vectorised SVM loss
+#
+# Write `svm_loss(W, X, y, reg)` returning `(loss, dW)` without loops over examples or classes. The
+# checker compares it with loops (margin 1), with `W = 0` (every score ties), with a margin of exactly 0
+# (it does not count), and with and without regularisation.
+
+# %%
+def svm_loss(W, X, y, reg):
+    """Multiclass SVM loss (margin 1) and its gradient, vectorised.
+
+    W: (D, C); X: (N, D); y: (N,) labels in 0..C-1; reg: regularisation strength.
+    Returns (loss, dW): the mean over examples of sum_{j != y_i} max(0, s_j - s_{y_i} + 1), plus
+    reg * np.sum(W * W); dW has W's shape.
+    """
+    # Hints: scores = X @ W; correct = scores[np.arange(N), y][:, None]; margins = np.maximum(0, ...);
+    # zero the margins of the correct classes; for the gradient, an (N, C) matrix of coefficients: 1 where
+    # a margin is positive, minus the row's count of positive margins in the correct column; dW = X.T @ it / N.
+    raise NotImplementedError("write svm_loss")
+
+
+# %%
+from course_utils.exercises import use  # runs the checker; falls back to the reference if needed
+
+svm_loss = use("03.svm_loss", svm_loss)
+print(f"SVM loss at W0: {svm_loss(W0, X_dev, y_dev, reg_check)[0]:.4f} (about 9: nine margins of about 1)")
+
+# %% [markdown]
 # ### Exercise: the vectorised softmax loss
 #
-# Write `my_softmax_loss(W, X, y, reg)` returning `(loss, dW)` without loops over examples or classes:
-# scores `X @ W`; subtract each row's maximum; log-probabilities by log-sum-exp; the mean of
-# `-log p[correct]` plus `reg * np.sum(W * W)`; gradient `X.T @ (P - Y) / N + 2 * reg * W`. The cell after it
-# checks your version against the naive reference (to 1e-9), and section 8 trains the softmax classifier
-# **with your function**.
+# Write `softmax_loss(W, X, y, reg)` returning `(loss, dW)` without loops over examples or classes. The
+# checker compares your loss and gradient with PyTorch's `cross_entropy` and autograd, on small cases,
+# with regularisation, with tied scores and with **large scores** (a softmax that does not subtract the
+# row maximum overflows there). Section 8 trains the softmax classifier **with your function** once it
+# passes, and with the course's otherwise.
 
 # %%
-def my_softmax_loss(W, X, y, reg):
-    """Softmax loss and its gradient, vectorised. Returns (loss, dW) with dW shaped like W."""
-    # YOUR CODE HERE: replace the next line with your own vectorised implementation.
-    return linear.softmax_loss_vectorized(W, X, y, reg)
+def softmax_loss(W, X, y, reg):
+    """Softmax (cross-entropy) loss and its gradient, vectorised.
+
+    W: (D, C); X: (N, D); y: (N,) labels in 0..C-1; reg: regularisation strength.
+    Returns (loss, dW): the mean over examples of -log p[y_i] plus reg * np.sum(W * W); dW has W's shape.
+    """
+    # Hints: scores = X @ W; subtract each row's maximum (keepdims=True) so np.exp cannot overflow;
+    # log p = shifted - log(sum(exp(shifted))); the gradient of the data term is X.T @ (P - Y) / N with Y
+    # the one-hot labels, and the regulariser adds 2 * reg * W.
+    raise NotImplementedError("write softmax_loss")
 
 
 # %%
-loss_mine, grad_mine = my_softmax_loss(W0, X_dev, y_dev, reg_check)
-loss_ref, grad_ref = linear.softmax_loss_naive(W0, X_dev, y_dev, reg_check)
-assert grad_mine.shape == W0.shape, f"dW should have shape {W0.shape}, got {grad_mine.shape}"
-assert abs(loss_mine - loss_ref) < 1e-9, f"loss {loss_mine} differs from the reference {loss_ref}"
-assert np.abs(grad_mine - grad_ref).max() < 1e-9, "gradient differs from the reference"
-print(f"your loss {loss_mine:.6f} matches the reference; so does your gradient. "
-      f"(You should see a loss near ln 10 = 2.30.)")
+softmax_loss = use("03.softmax_loss", softmax_loss)
+print(f"softmax loss at W0: {softmax_loss(W0, X_dev, y_dev, reg_check)[0]:.4f} (near ln 10 = 2.30)")
 
 # %% [markdown]
 # ## 7. Training the SVM with minibatch SGD
@@ -326,12 +354,30 @@ display(svm_table.round(3))
 print(f"best SVM validation accuracy: {svm_val_acc:.3f}  ({run.timings['svm_search']:.0f} s for the search)")
 
 # %% [markdown]
+# ### Exercise: one SGD step
+#
+# The training loop above repeats one update. Write it: `sgd_step(W, dW, learning_rate)` returns the new
+# weights. (The classifiers here have it built in; the check tells you whether yours moves the right way.)
+
+# %%
+def sgd_step(W, dW, learning_rate):
+    """One step of (minibatch) gradient descent: return the updated weights, same shape as W."""
+    # Hint: the gradient points uphill.
+    raise NotImplementedError("write sgd_step")
+
+
+# %%
+sgd_step = use("03.sgd_step", sgd_step)
+
+# %% [markdown]
 # ## 8. Training the softmax classifier (with your loss)
+#
+# `softmax_loss` is your function if it passed its check, the course's otherwise.
 
 # %%
 with run.timer("softmax_search"):
     softmax_results, softmax_model, softmax_history = linear.search_hyperparameters(
-        lambda: linear.LinearClassifier(loss_fn=my_softmax_loss, seed=seed), data, cfg.learning_rates,
+        lambda: linear.LinearClassifier(loss_fn=softmax_loss, seed=seed), data, cfg.learning_rates,
         cfg.regularization_strengths, num_iters=cfg.num_iters, batch_size=cfg.batch_size)
 softmax_table = pd.DataFrame(softmax_results).set_index(["lr", "reg"])
 softmax_val_acc = float(softmax_table["val_acc"].max())
@@ -392,6 +438,43 @@ show_images(linear.weight_templates(softmax_model.W), titles=classes, ncols=10, 
 
 # %%
 blas_limit.restore_original_limits()
+
+# %% [markdown]
+# ## Questions
+#
+# Answer each in two or three sentences before you open the model answer.
+#
+# **1. At initialisation, with tiny random weights, why is the SVM loss about 9 and the softmax loss about 2.3 on CIFAR-10?**
+#
+# <details><summary>Answer</summary>
+#
+# All ten scores are close to 0. Each of the nine wrong classes then has a margin of about
+# 0 - 0 + 1 = 1, so the SVM loss is about 9. The softmax gives each class probability about 1/10, so
+# the loss is -ln(1/10) = ln 10 ≈ 2.30. A different first loss points to a bug.
+#
+# </details>
+#
+# **2. Why does a softmax implementation subtract the largest score before taking `exp`, and why does that not change the result?**
+#
+# <details><summary>Answer</summary>
+#
+# exp of a score above about 710 overflows float64 to inf, and inf / inf is nan. Subtracting the same
+# constant from every score of a row multiplies numerator and denominator of the softmax by the same
+# factor exp(-max), so the probabilities are unchanged, and the largest shifted score is 0, so nothing
+# overflows.
+#
+# </details>
+#
+# **3. The validation accuracy first rises with the regularisation strength, then falls. Why?**
+#
+# <details><summary>Answer</summary>
+#
+# Without regularisation the weights fit details of the training images (noise included), which does
+# not carry over to new images. A moderate penalty on large weights keeps the templates smooth and
+# general. Too strong a penalty dominates the data term and shrinks the weights towards zero, and the
+# classifier underfits.
+#
+# </details>
 
 # %% [markdown]
 # ## Summary

@@ -211,6 +211,27 @@ except ValueError as err:
 print("frameworks would floor it to:", C.conv_output_size(10, 3, pad=0, stride=2, strict=False))
 
 # %% [markdown]
+# ### Exercise: the output size
+#
+# Write `conv_output_size(size, kernel, pad=0, stride=1)`, flooring like the frameworks. The checker tries
+# eight combinations, some that do not divide evenly, and wants an `int`.
+
+# %%
+def conv_output_size(size, kernel, pad=0, stride=1):
+    """Number of window positions along one axis: input `size`, window `kernel`, `pad` zeros on EACH
+    side, step `stride`. Floors when the windows do not tile the input (as PyTorch and Keras do).
+    Returns an int."""
+    # Hint: (W - F + 2P) / S + 1, with integer division.
+    raise NotImplementedError("write conv_output_size")
+
+
+# %%
+from course_utils.exercises import use  # runs the checker; falls back to the reference if needed
+
+conv_output_size = use("04.conv_output_size", conv_output_size)
+print("32x32, 5x5, P=2, S=1 ->", conv_output_size(32, 5, pad=2, stride=1))
+
+# %% [markdown]
 # The libraries agree on the shape:
 
 # %%
@@ -303,6 +324,25 @@ assert all(checks.values())
 metrics["maxpool_demo_output"] = maxpool[0, 0].astype(int).tolist()
 
 # %% [markdown]
+# ### Exercise: max pooling
+#
+# Write `max_pool_forward(x, size=2, stride=2)` for NCHW arrays. The checker compares with PyTorch's
+# `max_pool2d` loops, on all-negative inputs, overlapping windows (3×3, stride 2) and odd sizes.
+
+# %%
+def max_pool_forward(x, size=2, stride=2):
+    """Max pooling of x (N, C, H, W) over size x size windows moved by stride; leftover rows and
+    columns are dropped. Returns (N, C, H', W')."""
+    # Hints: H' = (H - size) // stride + 1; loop over the output rows and columns and take
+    # x[:, :, r*stride : r*stride+size, s*stride : s*stride+size].max(axis=(2, 3)).
+    raise NotImplementedError("write max_pool_forward")
+
+
+# %%
+max_pool_forward = use("04.max_pool_forward", max_pool_forward)
+print(max_pool_forward(pool_in)[0, 0])
+
+# %% [markdown]
 # ## 6. Batch normalization by hand
 #
 # Batch normalization, per channel $c$, over the batch and both spatial axes ($m = N\cdot H\cdot W$
@@ -380,6 +420,24 @@ print(f"max |by hand - Keras|   (train + eval outputs, moving stats):  {bn_diff_
 print(f"train-mode vs eval-mode output, mean |difference|: {np.abs(y_hand - y_hand_eval_t).mean():.2f}")
 assert bn_diff_torch <= 1e-5 and bn_diff_keras <= 1e-5
 metrics.update(bn_max_abs_diff_torch=bn_diff_torch, bn_max_abs_diff_keras=bn_diff_keras)
+
+# %% [markdown]
+# ### Exercise: batch normalization, training mode
+#
+# Write the forward pass by the formula above (no running statistics). The checker compares with
+# PyTorch's `batch_norm`, and includes a channel whose values are all equal: its variance is 0.
+
+# %%
+def batchnorm_forward(x, gamma, beta, eps=1e-5):
+    """Batch normalization of x (N, C, H, W) in training mode: per channel, the mean and the biased
+    variance over the batch and both spatial axes; then gamma (C,) scales and beta (C,) shifts."""
+    # Hints: x.mean(axis=(0, 2, 3), keepdims=True); x.var(...) is the biased variance; reshape gamma
+    # and beta to (1, C, 1, 1) to broadcast.
+    raise NotImplementedError("write batchnorm_forward")
+
+
+# %%
+batchnorm_forward = use("04.batchnorm_forward", batchnorm_forward)
 
 # %% [markdown]
 # ## 7. Going up: nearest-neighbour upsampling and transposed convolution
@@ -524,27 +582,70 @@ fig.savefig(run.path("04_conv_timing.png"), dpi=80)
 # ## 9. Exercise: write `conv_forward_naive` yourself
 #
 # Fill in the function below: input `x` (N, C, H, W), filters `w` (F, C, HH, WW), biases `b`
-# (F,), `stride` and `pad`; return (N, F, H', W'). Pad with `np.pad`, compute the output size with
-# the formula, and loop. Until you replace the body, it calls the course's reference solution,
-# so the notebook runs top to bottom. The check compares your function with PyTorch on a random
-# batch with stride 2 and pad 1; you should see a difference of about 1e-6 (float32 round-off),
-# and the assert fails above 1e-5.
+# (F,), `stride` and `pad`; return (N, F, H', W'). The checker compares it with PyTorch's `conv2d` on
+# six stride and padding combinations, with non-square inputs and kernels (a swapped axis shows), and
+# says when the bias is missing or the kernel flipped. Until it passes, the comparison below uses the
+# course's version.
 
 # %%
-def my_conv_forward_naive(x, w, b, stride=1, pad=0):
-    # YOUR CODE HERE: replace the next line with your loops
-    return C.conv_forward_naive(x, w, b, stride=stride, pad=pad)
+def conv_forward_naive(x, w, b, stride=1, pad=0):
+    """Forward pass of a convolutional layer (cross-correlation, as in every CNN library).
+
+    x: (N, C, H, W); w: (F, C, HH, WW); b: (F,); `pad` zeros on each side of H and W; step `stride`.
+    Returns (N, F, H', W') with H' = (H + 2 pad - HH) // stride + 1 (and W' alike).
+    """
+    # Hints: np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))); loop over n, f and the output
+    # positions i, j; out[n, f, i, j] = sum of the window x_pad[n, :, i*stride:i*stride+HH,
+    # j*stride:j*stride+WW] times w[f], plus b[f].
+    raise NotImplementedError("write conv_forward_naive")
 
 
+# %%
+conv_forward_naive = use("04.conv_forward_naive", conv_forward_naive)
 ex_rng = np.random.default_rng(seed + 2)
 x_ex = ex_rng.normal(size=(2, 3, 7, 7)).astype(np.float32)
 w_ex = ex_rng.normal(size=(4, 3, 3, 3)).astype(np.float32)
 b_ex = ex_rng.normal(size=4).astype(np.float32)
-mine = my_conv_forward_naive(x_ex, w_ex, b_ex, stride=2, pad=1)
+mine = conv_forward_naive(x_ex, w_ex, b_ex, stride=2, pad=1)
 ref = F.conv2d(torch.from_numpy(x_ex), torch.from_numpy(w_ex), torch.from_numpy(b_ex), stride=2, padding=1).numpy()
-assert mine.shape == ref.shape == (2, 4, 4, 4), mine.shape
-print(f"max |yours - PyTorch| = {np.abs(mine - ref).max():.1e}")
-assert np.abs(mine - ref).max() <= 1e-5
+print(f"shape {mine.shape}; max |conv_forward_naive - PyTorch| = {np.abs(mine - ref).max():.1e} (float32 round-off)")
+
+# %% [markdown]
+# ## Questions
+#
+# Answer each in two or three sentences before you open the model answer.
+#
+# **1. A 3×3 convolution with 64 filters runs on a 32×32×3 image and on a 224×224×3 image. Which layer has more parameters?**
+#
+# <details><summary>Answer</summary>
+#
+# Neither: both have 64 × (3·3·3 + 1) = 1,792. The same filters slide over every position
+# (parameter sharing), so the count depends on the kernel size and the numbers of input and output
+# channels, not on the image size. Only the amount of computation and the size of the output grow.
+#
+# </details>
+#
+# **2. Why do CNN libraries compute a cross-correlation and still call it a convolution, and does it matter?**
+#
+# <details><summary>Answer</summary>
+#
+# A true convolution flips the kernel first. Since the kernel is learned, a network trained with
+# cross-correlation simply learns the flipped kernel, so the two are equally expressive; libraries skip
+# the flip. It matters only when you copy fixed kernels (say, from a signal-processing text) into a CNN
+# layer, or weights between conventions.
+#
+# </details>
+#
+# **3. Why does batch normalization behave differently in training and in evaluation mode?**
+#
+# <details><summary>Answer</summary>
+#
+# In training it normalises with the statistics of the current batch (and updates running
+# averages). In evaluation a single image, or a batch of one class, would give unreliable or degenerate
+# statistics, so it uses the running averages instead. Forgetting `model.eval()` makes predictions
+# depend on which other images are in the batch.
+#
+# </details>
 
 # %% [markdown]
 # ## Summary

@@ -130,6 +130,26 @@ print("PyTorch output shape:", tuple(small_torch(torch.zeros(1, 3, 32, 32)).shap
 assert A.total_params(small_spec, (32, 32, 3)) == small_keras.count_params() == A.count_params_torch(small_torch)
 
 # %% [markdown]
+# ### Exercise: parameters of a convolutional layer
+#
+# Write `conv_params(in_channels, out_channels, kernel_size, bias=True)`. The checker compares with
+# `torch.nn.Conv2d` on six layers, some without bias.
+
+# %%
+def conv_params(in_channels, out_channels, kernel_size, bias=True):
+    """Number of trainable parameters of a 2-D convolution with square kernel_size x kernel_size
+    kernels (an int)."""
+    # Hint: each output channel has one kernel spanning ALL input channels, and (with bias) one bias.
+    raise NotImplementedError("write conv_params")
+
+
+# %%
+from course_utils.exercises import use  # runs the checker; falls back to the reference if needed
+
+conv_params = use("05.conv_params", conv_params)
+print("Conv2d(3, 32, 3):", conv_params(3, 32, 3))
+
+# %% [markdown]
 # ## 2. Parameter counts of real networks
 #
 # ### The course's own networks
@@ -289,6 +309,25 @@ print("VGG16 conv5_3: (r, j) =", vgg_rf[-2], "| pool5: (r, j) =", vgg_rf[-1])
 metrics.update(receptive_field_vgg_3x3x3=int(receptive_field_vgg_3x3x3), receptive_field_matches_empirical=bool(rf_match))
 
 # %% [markdown]
+# ### Exercise: a receptive field
+#
+# Write `receptive_field(layers)` with the recurrence of this section; `layers` is a list of
+# `(kernel, stride)` pairs, convolutions and poolings alike. The checker includes strided stems, where
+# forgetting the jump `j` gives too small an answer.
+
+# %%
+def receptive_field(layers):
+    """Receptive field, in input pixels, of one unit after the stack `layers` = [(kernel, stride), ...]
+    (an int; 1 for an empty stack)."""
+    # Hint: start from r = 1, j = 1; for each layer r += (k - 1) * j, then j *= s.
+    raise NotImplementedError("write receptive_field")
+
+
+# %%
+receptive_field = use("05.receptive_field", receptive_field)
+print("VGG16 features:", receptive_field(vgg_ks), "pixels")
+
+# %% [markdown]
 # ## 4. ResNet: the residual BasicBlock
 #
 # VGG stopped at 19 layers. Simply stacking more layers made networks *train* worse — not only
@@ -387,6 +426,42 @@ metrics["plain_vs_residual_final_loss"] = final
 # 30 steps) is too short to separate the two reliably. With more steps both keep improving, but
 # the gap is the point of He et al.'s ResNet paper: depth helps only if the network can still be
 # optimized.
+
+# %% [markdown]
+# ## Questions
+#
+# Answer each in two or three sentences before you open the model answer.
+#
+# **1. Why do three stacked 3×3 convolutions usually beat one 7×7 convolution with the same receptive field?**
+#
+# <details><summary>Answer</summary>
+#
+# They see the same 7×7 input region with fewer weights (27 C² instead of 49 C² for C channels in
+# and out) and put two more non-linearities in between, so the stack can compute more complex functions
+# of that region. VGG is built on this trade.
+#
+# </details>
+#
+# **2. Where do most of the parameters of a classic CNN with `Flatten` and a dense layer sit, and how does global average pooling change that?**
+#
+# <details><summary>Answer</summary>
+#
+# In the first dense layer after `Flatten`: it has one weight per value of the last feature map and
+# per unit, and that map grows with the image size. Global average pooling reduces each feature map to
+# one number first, so the dense layer has only channels × units weights, whatever the image size.
+#
+# </details>
+#
+# **3. A plain 20-layer network trains worse than a plain 8-layer one, even on its training data. Why is that not over-fitting, and how does a residual connection help?**
+#
+# <details><summary>Answer</summary>
+#
+# Over-fitting would show a low training loss and a high validation loss; here the training loss
+# itself is higher, so it is an optimisation problem: gradients through many layers shrink or get
+# distorted. A residual block computes x + F(x), so the identity passes signal and gradient unchanged
+# and each block only needs to learn a correction.
+#
+# </details>
 
 # %% [markdown]
 # ## Summary

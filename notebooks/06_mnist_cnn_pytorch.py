@@ -183,20 +183,25 @@ print("total parameters:", sum(p.numel() for p in model.parameters()))
 #
 # Accuracy is the fraction of examples whose highest logit is the true class. Write it for one
 # batch: `logits` has shape (batch, 10), `targets` has shape (batch,); return a Python float in [0, 1].
-# The cell below checks your function against the course's `accuracy` on a small example whose
-# answer you can verify by hand: **you should see 0.75** (3 of 4 right).
+# The checker tries four batches (the example below, whose answer you can verify by hand: **0.75**, 3 of
+# 4 right; one with 1/3; large logits) and wants a Python float, not a tensor.
 
 # %%
-def my_accuracy(logits, targets):
-    # YOUR CODE HERE: replace the line below (hint: logits.argmax(dim=1), ==, .float().mean(), .item())
-    return accuracy(logits, targets)
+def accuracy(logits, targets):
+    """Fraction (a Python float in [0, 1]) of the rows of `logits` (batch, classes) whose largest
+    entry is at the index `targets` (batch,) gives."""
+    # Hints: logits.argmax(dim=1); compare with ==; .float().mean(); .item() turns a one-element tensor
+    # into a Python float.
+    raise NotImplementedError("write accuracy")
 
 
+# %%
+from course_utils.exercises import use  # runs the checker; falls back to the reference if needed
+
+accuracy = use("06.accuracy", accuracy)
 example_logits = torch.tensor([[2.0, 0.1, 0.3], [0.2, 1.5, 0.1], [0.3, 0.2, 0.9], [1.2, 0.4, 0.1]])
 example_targets = torch.tensor([0, 1, 2, 2])
-print("your accuracy:", my_accuracy(example_logits, example_targets))
-assert abs(my_accuracy(example_logits, example_targets) - accuracy(example_logits, example_targets)) < 1e-9
-assert abs(my_accuracy(example_logits, example_targets) - 0.75) < 1e-9
+print("accuracy of the example:", accuracy(example_logits, example_targets))
 
 # %% [markdown]
 # ## 5. Training
@@ -212,6 +217,24 @@ assert abs(my_accuracy(example_logits, example_targets) - 0.75) < 1e-9
 # The loop lives in `course_utils.torch_train.fit_with_evaluation` (read it: about 40 lines) so that
 # every PyTorch notebook uses the same one. Adam with learning rate 10⁻³ and batches of 64, as in
 # the original tutorial; a progress line (epoch, batch, accuracies) updates in place while it trains.
+#
+# ### Exercise: one training step
+#
+# Write steps 1 to 3 as `train_step(model, x, y, optimizer, loss_fn)`, returning the batch loss as a
+# Python float. The checker runs it on a small network and compares the updated weights with a step of
+# its own, once with gradients left over from an earlier step.
+
+# %%
+def train_step(model, x, y, optimizer, loss_fn):
+    """One training step on the batch (x, y): training mode, clear the old gradients, forward, loss,
+    backward, update. Returns the loss of the batch (before the update) as a Python float."""
+    # Hints: model.train(); optimizer.zero_grad(); loss = loss_fn(model(x), y); loss.backward();
+    # optimizer.step(); return loss.item().
+    raise NotImplementedError("write train_step")
+
+
+# %%
+train_step = use("06.train_step", train_step)
 
 # %%
 optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -286,6 +309,41 @@ restored.load_state_dict(torch.load(path, map_location=device, weights_only=True
 probs_restored, _ = predict(restored, test_loader, device)
 print("same predictions after reloading:", bool((probs_restored.argmax(1) == preds).all()))
 assert (probs_restored.argmax(1) == preds).all()
+
+# %% [markdown]
+# ## Questions
+#
+# Answer each in two or three sentences before you open the model answer.
+#
+# **1. Why must `optimizer.zero_grad()` come before `loss.backward()` in every step?**
+#
+# <details><summary>Answer</summary>
+#
+# PyTorch adds new gradients to the `.grad` already stored on each parameter (which is useful for
+# accumulating over several small batches). Without clearing them, every step would use the sum of all
+# gradients since the start, and the updates would grow and point in stale directions.
+#
+# </details>
+#
+# **2. The training accuracy printed during training is sometimes lower than the test accuracy. How can that be?**
+#
+# <details><summary>Answer</summary>
+#
+# The training figure averages the batches since the previous report, measured while the weights
+# were still improving; the test figure is measured afterwards with the final weights of that interval.
+# Early in training the weights improve a lot within one interval, so the later measurement is better.
+#
+# </details>
+#
+# **3. Why do `predict` and `evaluate` use `model.eval()` and `torch.no_grad()`?**
+#
+# <details><summary>Answer</summary>
+#
+# `model.eval()` switches layers such as dropout and batch normalization to their inference
+# behaviour. `torch.no_grad()` stops PyTorch from recording the operations for backpropagation, which
+# saves memory and time; no gradient is needed to predict.
+#
+# </details>
 
 # %% [markdown]
 # ## Summary

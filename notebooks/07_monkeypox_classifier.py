@@ -400,26 +400,50 @@ fig = plots.plot_confusion_matrix(cm, class_names, title=f"test patients ({len(y
 # | F1 | 2·precision·sensitivity / (precision + sensitivity) | one number for the positive class |
 # | MCC | (TP·TN − FP·FN) / √((TP+FP)(TP+FN)(TN+FP)(TN+FN)) | correlation of prediction and truth, −1 to 1, fair under imbalance |
 #
-# **Exercise.** Implement them in `my_binary_metrics` (replace the body). The check uses a
-# confusion matrix small enough to do by hand: TN = 50, FP = 10, FN = 5, TP = 35. You should see
-# sensitivity 0.875, specificity 0.8333, precision 0.7778, F1 0.8235 and MCC 0.6975.
+# **Exercise.** Implement them in `binary_metrics`. The checker tries a confusion matrix small
+# enough to do by hand (TN = 50, FP = 10, FN = 5, TP = 35: sensitivity 0.875, specificity 0.8333,
+# precision 0.7778, F1 0.8235, MCC 0.6975), zero denominators, and counts large enough to overflow
+# 32-bit integers, and compares with scikit-learn. Until it passes, the notebook uses the course's.
 
 # %%
-# NBVAL_CHECK_OUTPUT
+def binary_metrics(tp, fp, fn, tn):
+    """Return a dict with the floats sensitivity, specificity, precision, f1 and mcc computed from the
+    four counts by the formulas of the table. A ratio whose denominator is 0 is 0.0."""
+    # Hints: convert the counts with int() or float() first (numpy int32 products overflow); math.sqrt
+    # for the MCC's denominator; guard every division against a zero denominator.
+    raise NotImplementedError("write binary_metrics")
+
+
+# %%
+from course_utils.exercises import use  # runs the checker; falls back to the reference if needed
+
+binary_metrics = use("07.binary_metrics", binary_metrics)
+
+
 def my_binary_metrics(tp, fp, fn, tn):
-    """Return a dict with sensitivity, specificity, precision, f1 and mcc.
-
-    YOUR CODE HERE: replace the two lines below with the formulas from the table.
-    """
-    ref = metrics.binary_metrics(tp, fp, fn, tn)
-    return {k: ref[k] for k in ("sensitivity", "specificity", "precision", "f1", "mcc")}
+    """The five metrics of the table, from binary_metrics (yours once it passes)."""
+    values = binary_metrics(tp, fp, fn, tn)
+    return {k: float(values[k]) for k in ("sensitivity", "specificity", "precision", "f1", "mcc")}
 
 
-mine = my_binary_metrics(tp=35, fp=10, fn=5, tn=50)
-expected = {"sensitivity": 0.875, "specificity": 0.8333, "precision": 0.7778, "f1": 0.8235, "mcc": 0.6975}
-for k, v in expected.items():
-    assert abs(mine[k] - v) < 1e-4, f"{k}: got {mine[k]:.4f}, expected {v}"
-print({k: round(v, 4) for k, v in mine.items()})
+print({k: round(v, 4) for k, v in my_binary_metrics(tp=35, fp=10, fn=5, tn=50).items()})
+
+# %% [markdown]
+# **Exercise.** The four counts themselves: write `confusion_counts(y_true, y_pred)` with label 1 as the
+# positive class. The checker compares with scikit-learn's `confusion_matrix` and says when FP and FN are
+# swapped.
+
+# %%
+def confusion_counts(y_true, y_pred):
+    """Return (tp, fp, fn, tn) as ints for binary labels (0/1 or booleans), label 1 positive."""
+    # Hint: (y_true == 1) & (y_pred == 1) marks the true positives; np.sum counts them.
+    raise NotImplementedError("write confusion_counts")
+
+
+# %%
+confusion_counts = use("07.confusion_counts", confusion_counts)
+print("(tp, fp, fn, tn) of y_true [1, 0, 1, 1, 0], y_pred [1, 1, 0, 1, 0]:",
+      confusion_counts(np.array([1, 0, 1, 1, 0]), np.array([1, 1, 0, 1, 0])))
 
 # %% [markdown]
 # The same formulas on our test patients, and a cross-check of every number against scikit-learn
@@ -557,6 +581,42 @@ print(comparison.round(3).to_string())
 # number above has an error bar of several points: the stored `laptop` run gives the values in
 # the metrics printed below. Transfer learning (notebooks 10-11) is the usual next step for data
 # this small.
+
+# %% [markdown]
+# ## Questions
+#
+# Answer each in two or three sentences before you open the model answer.
+#
+# **1. Why does a random split of the images give a higher test accuracy than a split by patient, and which number should you report?**
+#
+# <details><summary>Answer</summary>
+#
+# Photos of one patient look alike (same skin, lesion, camera, light). With a random split the
+# test set holds near-copies of training photos, so the model is rewarded for recognising patients
+# it has seen. The patient split measures what matters, performance on new patients: report that one.
+#
+# </details>
+#
+# **2. Why does the validation loss rise while the training loss keeps falling, and what do the course's callbacks do about it?**
+#
+# <details><summary>Answer</summary>
+#
+# The network has started to memorise the training images: it fits their details better (training
+# loss falls) while its predictions on unseen images get more confident and more often wrong
+# (validation loss rises). Early stopping ends training when the validation loss stops improving, and
+# the checkpoint keeps the weights of the best validation epoch.
+#
+# </details>
+#
+# **3. A screening test has sensitivity 0.95 and precision 0.30. What does each number tell a doctor?**
+#
+# <details><summary>Answer</summary>
+#
+# Sensitivity 0.95: of the patients who have the disease, 95% are flagged, so few cases are missed.
+# Precision 0.30: of the patients flagged, only 30% have it, so most positives are false alarms that
+# need a second test. For screening that can be the right trade; the threshold decides it.
+#
+# </details>
 
 # %%
 run.save_metrics({

@@ -171,6 +171,37 @@ print(f"always predicting class {baseline['majority_class']}: test accuracy {bas
       f"balanced accuracy {baseline['balanced_accuracy']:.3f}")
 
 # %% [markdown]
+# ### Exercises: balanced accuracy and class weights
+#
+# Two functions for imbalanced data. The checker compares them with scikit-learn's
+# `balanced_accuracy_score` and `compute_class_weight("balanced", ...)`.
+
+# %%
+def balanced_accuracy(y_true, y_pred):
+    """Mean over the classes present in y_true of the recall of each class (a float). For two classes
+    it is (sensitivity + specificity) / 2."""
+    # Hint: for each class c in np.unique(y_true), the fraction of the examples of class c predicted c.
+    raise NotImplementedError("write balanced_accuracy")
+
+
+# %%
+def class_weights(y):
+    """'Balanced' class weights {label: n_samples / (n_classes * n_label)}: a rare class gets a
+    large weight, so each class contributes equally to the loss."""
+    # Hint: np.unique(y, return_counts=True).
+    raise NotImplementedError("write class_weights")
+
+
+# %%
+from course_utils.exercises import use  # runs the checker; falls back to the reference if needed
+
+balanced_accuracy = use("08.balanced_accuracy", balanced_accuracy)
+class_weights = use("08.class_weights", class_weights)
+print("the majority baseline's balanced accuracy:",
+      balanced_accuracy(y_all[te], np.full(len(te), baseline["majority_class"])))
+print("class weights of the training split:", class_weights(y_all[tr]))
+
+# %% [markdown]
 # ## 3. The patches
 #
 # Pink is eosin (cytoplasm, stroma), purple is haematoxylin (nuclei). IDC patches tend to be
@@ -303,6 +334,42 @@ test_paths = paths[te]
 fig = plots.show_images([keras_data.load_image_array(p, size) for p in test_paths[pick]],
                         titles=[f"{names[y_test[i]]} / {names[pred[i]]}" for i in pick],
                         title_colors=["red" if pred[i] != y_test[i] else "green" for i in pick], ncols=8)
+
+# %% [markdown]
+# ## Questions
+#
+# Answer each in two or three sentences before you open the model answer.
+#
+# **1. Why must patches of one patient not be split between training and test sets?**
+#
+# <details><summary>Answer</summary>
+#
+# Patches of one patient share tissue, staining and scanner. A model can learn to recognise the
+# patient rather than the disease, and it would be rewarded for that on test patches of patients it has
+# seen. Only test patients that were never in training measure how it does on a new patient.
+#
+# </details>
+#
+# **2. A model reaches 76% accuracy where three patches in four are negative. What do you check before you believe it learned anything?**
+#
+# <details><summary>Answer</summary>
+#
+# The majority baseline: answering "no IDC" always already gives about 75%. Look at the balanced
+# accuracy (0.5 for the baseline), the sensitivity (how many cancer patches it finds), MCC and the
+# precision-recall curve, which all stay near chance for a model that ignores the minority class.
+#
+# </details>
+#
+# **3. What do class weights change in training, and what do they not change?**
+#
+# <details><summary>Answer</summary>
+#
+# They scale each example's loss, so the rare class counts as much in total as the common one and the
+# model stops favouring the majority. They do not add information: the rare class still has few
+# distinct examples, and the probabilities the model outputs no longer match the real class frequencies
+# (the decision threshold may need to be chosen again).
+#
+# </details>
 
 # %% [markdown]
 # ## Summary

@@ -156,16 +156,23 @@ print(f"parameters at 150x150: {params_scratch:,}")
 # **Exercise.** Where do 3.45 million parameters live? Almost all of them in the dense layer after
 # `Flatten`, whose input length depends on the image size. Write `flatten_length(image_size)`: the
 # number of values `Flatten` receives (each valid 3×3 conv removes 2 pixels, each 2×2 pool halves,
-# rounding down). The cell checks your function against the model; you should get 6,272 = 7×7×128
-# at 150 pixels, so that dense layer alone has 6,272 × 512 + 512 = 3,211,776 parameters.
+# rounding down). The checker tries six sizes, odd ones included; then the cell compares the
+# function with the model. You should get 6,272 = 7×7×128 at 150 pixels, so that dense layer alone
+# has 6,272 × 512 + 512 = 3,211,776 parameters.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 def flatten_length(image_size):
-    # YOUR CODE HERE: replace the reference answer by your own arithmetic (a loop over 4 blocks)
-    return catsdogs.flatten_length_reference(image_size)
+    """Number of values Flatten receives in the scratch CNN for square images of image_size pixels:
+    four blocks of a valid 3x3 convolution and a 2x2 max-pool, 128 feature maps at the end (an int)."""
+    # Hints: a loop over the 4 blocks: size - 2 for the convolution, then // 2 for the pooling;
+    # finally size * size * 128.
+    raise NotImplementedError("write flatten_length")
 
 
+# %%
+from course_utils.exercises import use  # runs the checker; falls back to the reference if needed
+
+flatten_length = use("09.flatten_length", flatten_length)
 for s in (150, 96, 64):
     n = flatten_length(s)
     flatten = next(layer for layer in cats_dogs_scratch_cnn(s).layers if isinstance(layer, keras.layers.Flatten))
@@ -322,6 +329,43 @@ table.round(3)
 # %%
 fig = plots.bar_chart({"scratch": scratch_test_acc, "aug + dropout": aug_dropout_test_acc, "GAP": gap_test_acc},
                       ylabel="test accuracy", title=f"{2 * cfg.n_train} training images, {size}x{size}")
+
+# %% [markdown]
+# ## Questions
+#
+# Answer each in two or three sentences before you open the model answer.
+#
+# **1. Why does the validation loss rise while the training loss falls, and which two remedies does this notebook try?**
+#
+# <details><summary>Answer</summary>
+#
+# With 2,000 images the network can memorise the training set: the training loss keeps falling
+# while predictions on unseen images become confidently wrong, so the validation loss rises. Data
+# augmentation shows the network a new variant of each image every epoch, so memorising is harder, and
+# dropout stops units from relying on each other; both narrow the gap but need more epochs.
+#
+# </details>
+#
+# **2. Why is augmentation applied to the training pipeline only, never to validation or test images?**
+#
+# <details><summary>Answer</summary>
+#
+# Validation and test images measure how the model does on real images as they come. Random flips,
+# rotations and zooms there would change what is measured from run to run and no longer match the data
+# the model will see. Augmentation is a training device, not part of the model's input.
+#
+# </details>
+#
+# **3. Why does the global-average-pooling model have about 35 times fewer parameters than the Flatten model, and why can it take any image size?**
+#
+# <details><summary>Answer</summary>
+#
+# Flatten feeds every value of the last 7×7×128 map to the dense layer (6,272 inputs × 512 units).
+# Global average pooling reduces each of the feature maps to one number, so the next layer sees only
+# as many inputs as there are channels. That count does not depend on the height and width of the map,
+# so neither does the model.
+#
+# </details>
 
 # %% [markdown]
 # ## Summary

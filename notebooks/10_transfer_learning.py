@@ -504,5 +504,68 @@ if run_torch:
 pd.DataFrame(rows).set_index("part").round(3) if rows else "both parts were switched off"
 
 
+# %% [markdown]
+# ## Exercise: the feature-extraction head
+#
+# Both parts trained a small head on features the frozen base computed once. Write that head's forward
+# pass in NumPy for a binary task (Keras layout): global average pooling, one dense unit, a sigmoid. The
+# checker uses maps whose height, width and channels all differ, and logits of ±1200.
+
+# %%
+import numpy as np
+
+
+def feature_head(feature_maps, w, b):
+    """Probability of class 1 for each image, from the frozen base's feature maps.
+
+    feature_maps: (N, H, W, C); w: (C,) weights of the dense unit; b: its bias (a number).
+    Returns (N,) probabilities: sigmoid(mean over H and W of the maps, times w, plus b).
+    """
+    # Hints: .mean(axis=(1, 2)) pools each map; @ w gives one logit per image; the sigmoid
+    # 1 / (1 + exp(-z)) warns about overflow for large negative z, 0.5 * (1 + tanh(z / 2)) does not.
+    raise NotImplementedError("write feature_head")
+
+
+# %%
+from course_utils.exercises import use  # runs the checker; falls back to the reference if needed
+
+feature_head = use("10.feature_head", feature_head)
+print(feature_head(np.ones((2, 4, 4, 3)), np.array([0.5, -0.25, 0.0]), 0.1))
+
+# %% [markdown]
+# ## Questions
+#
+# Answer each in two or three sentences before you open the model answer.
+#
+# **1. Why are the features computed once and cached, instead of running the frozen base in every epoch?**
+#
+# <details><summary>Answer</summary>
+#
+# The base's weights do not change, so the same image always gives the same features. Computing them
+# once turns each epoch into training a tiny dense model on stored vectors, which is very fast. The
+# price: no data augmentation, since an augmented image would need a new pass through the base.
+#
+# </details>
+#
+# **2. Why must the images be preprocessed exactly as the base's original training images were?**
+#
+# <details><summary>Answer</summary>
+#
+# The pretrained filters expect inputs with the scale, channel order and mean/std normalisation of
+# ImageNet training. Other preprocessing shifts every activation, and the features no longer mean what
+# the weights were tuned for; accuracy drops without any error message.
+#
+# </details>
+#
+# **3. When would transfer learning from ImageNet help little?**
+#
+# <details><summary>Answer</summary>
+#
+# When the new images look nothing like photographs of everyday objects (X-rays, spectrograms,
+# microscopy) the high-level features fit poorly; the early, generic features (edges, textures) still
+# help, so one uses a lower layer or fine-tunes more of the network, given enough data.
+#
+# </details>
+
 # %%
 run.save_metrics({**keras_metrics, **torch_metrics})

@@ -370,5 +370,65 @@ if run_torch:
 pd.DataFrame(rows).set_index("part").round(3) if rows else "both parts were switched off"
 
 
+# %% [markdown]
+# ## Exercise: which layers to unfreeze
+#
+# Section A.2 showed the tutorial loop that unfreezes one layer instead of a block. Write the selection
+# without a model: from the layer names of a base, in order, and a block name, the names to make
+# trainable. The checker uses VGG16's names and a network with twelve blocks (where `block1` must not
+# match `block10_conv`), and wants a `ValueError` for a block that does not exist.
+
+# %%
+def layers_to_unfreeze(layer_names, block):
+    """The names, in order, from the first layer of `block` (a layer named `block` or starting with
+    `block + "_"`) to the last layer of the base. Raise ValueError if no layer belongs to `block`."""
+    # Hints: enumerate(layer_names); name.startswith(block + "_"); a list slice from that index on.
+    raise NotImplementedError("write layers_to_unfreeze")
+
+
+# %%
+from course_utils.exercises import use  # runs the checker; falls back to the reference if needed
+
+layers_to_unfreeze = use("11.layers_to_unfreeze", layers_to_unfreeze)
+print(layers_to_unfreeze(["block4_conv3", "block4_pool", "block5_conv1", "block5_conv2", "block5_conv3",
+                          "block5_pool"], "block5"))
+
+# %% [markdown]
+# ## Questions
+#
+# Answer each in two or three sentences before you open the model answer.
+#
+# **1. Why is the new head trained on the frozen base first, before any base layer is unfrozen?**
+#
+# <details><summary>Answer</summary>
+#
+# A new head starts from random weights, so its first gradients are large and meaningless. With the
+# base unfrozen, those gradients would flow into the pretrained layers and wreck the features before the
+# head had learned anything. Training the head first makes the later fine-tuning gradients small and
+# informative.
+#
+# </details>
+#
+# **2. Why unfreeze the top block rather than the first layers, and why with a small learning rate?**
+#
+# <details><summary>Answer</summary>
+#
+# The first layers compute generic features (edges, colours) that suit almost any image task; the
+# top block computes the most task-specific ones, which are the ones worth adapting. A small learning
+# rate adapts them gently; a large one would overwrite what ImageNet training put there, with little
+# data to relearn it.
+#
+# </details>
+#
+# **3. In Keras, why does changing `layer.trainable` have no effect until the model is compiled again?**
+#
+# <details><summary>Answer</summary>
+#
+# `compile` builds the training step with the list of trainable weights at that moment. Changing the
+# flag afterwards does not rebuild it, so the old set keeps being trained (or frozen) until you compile
+# again.
+#
+# </details>
+
 # %%
 run.save_metrics({**keras_metrics, **torch_metrics})

@@ -426,5 +426,74 @@ if run_torch:
 pd.DataFrame(rows).set_index("part") if rows else "both parts were switched off"
 
 
+# %% [markdown]
+# ## Exercise: a class activation map by hand
+#
+# On a network that ends in global average pooling and one dense layer, the CAM of a class is the sum
+# of the last feature maps weighted by that class's dense weights. Write it, and the normalisation the
+# plots use, in NumPy. The checker uses maps whose height, width and channel count differ, and a map
+# with no positive value (its maximum after ReLU is 0).
+
+# %%
+import numpy as np
+
+
+def cam_from_maps(feature_maps, weights):
+    """Class activation map: feature_maps (H, W, K) of the last conv layer (channels last), weights (K,)
+    of the class in the dense layer. Returns (H, W): sum over k of weights[k] * feature_maps[:, :, k]."""
+    # Hint: feature_maps @ weights, or np.tensordot, or a weighted sum over the last axis.
+    raise NotImplementedError("write cam_from_maps")
+
+
+def normalize_cam(heatmap):
+    """Keep the positive evidence (ReLU) and scale it to [0, 1] by dividing by its maximum; a map with
+    no positive value becomes all zeros (no division by zero)."""
+    # Hint: np.maximum(heatmap, 0); check the maximum before dividing.
+    raise NotImplementedError("write normalize_cam")
+
+
+# %%
+from course_utils.exercises import use  # runs the checker; falls back to the reference if needed
+
+cam_from_maps = use("12.cam_from_maps", cam_from_maps)
+normalize_cam = use("12.normalize_cam", normalize_cam)
+print(normalize_cam(cam_from_maps(np.arange(12.0).reshape(2, 2, 3), np.array([1.0, 0.0, -0.5]))))
+
+# %% [markdown]
+# ## Questions
+#
+# Answer each in two or three sentences before you open the model answer.
+#
+# **1. Why does the class activation map need a global-average-pooling layer just before the dense layer, and what does Grad-CAM do when there is none?**
+#
+# <details><summary>Answer</summary>
+#
+# With GAP, the class score is a weighted sum of the channel averages, so it equals the average over
+# positions of the weighted sum of the maps: the CAM says exactly how much each position adds to the
+# score. With other layers after the last convolution that identity does not hold; Grad-CAM takes the
+# weights from the gradient of the class score with respect to each map instead.
+#
+# </details>
+#
+# **2. A CAM lights up the snow behind a wolf rather than the wolf. What does that tell you about the model?**
+#
+# <details><summary>Answer</summary>
+#
+# The model uses the background as evidence for the class: a shortcut learned because wolves in the
+# training photos were often on snow. It will probably fail on wolves elsewhere and call a dog on snow
+# a wolf; the training data, not the map, needs fixing.
+#
+# </details>
+#
+# **3. Why is the map upsampled before it is laid over the image, and what detail does that hide?**
+#
+# <details><summary>Answer</summary>
+#
+# The last feature maps are small (say 7×7 for a 224-pixel input), one cell per patch of many pixels.
+# Upsampling stretches them to the image size for display; the smooth blobs suggest a precision the
+# map does not have, since within each patch the location is unknown.
+#
+# </details>
+
 # %%
 run.save_metrics({**keras_metrics, **torch_metrics})
