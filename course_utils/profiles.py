@@ -130,13 +130,13 @@ TABLE: dict[str, dict[str, dict]] = {
     },
     "13_data_parallel_training": {
         # batch_size is per rank: the global batch is batch_size x world size.
-        "smoke": {"n_train": 2048, "n_test": 500, "epochs": 2, "batch_size": 32, "lr": 0.05, "world_sizes": [1, 2],
+        "smoke": {"n_train": 2048, "n_test": 500, "epochs": 2, "batch_size": 32, "lr": 0.05,
                   "equivalence_steps": 5, "keras_n": 1024, "keras_steps": 10, "keras_global_batch": 64,
                   "launch_timeout_s": 300},
-        "laptop": {"n_train": 20000, "n_test": 5000, "epochs": 2, "batch_size": 32, "lr": 0.05, "world_sizes": [1, 2],
+        "laptop": {"n_train": 20000, "n_test": 5000, "epochs": 2, "batch_size": 32, "lr": 0.05,
                    "equivalence_steps": 5, "keras_n": 8192, "keras_steps": 50, "keras_global_batch": 64,
                    "launch_timeout_s": 900},
-        "full": {"n_train": 60000, "n_test": 10000, "epochs": 3, "batch_size": 64, "lr": 0.05, "world_sizes": [1, 2],
+        "full": {"n_train": 60000, "n_test": 10000, "epochs": 3, "batch_size": 64, "lr": 0.05,
                  "equivalence_steps": 5, "keras_n": 60000, "keras_steps": 200, "keras_global_batch": 256,
                  "launch_timeout_s": 1800},
     },
