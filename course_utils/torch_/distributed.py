@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -86,11 +87,13 @@ def attempt_store(attempt: int):
     """The rendezvous store of the torchrun agent (``MASTER_ADDR``/``MASTER_PORT``), with keys
     prefixed by the restart ``attempt``. After a restart the agent's store still holds the
     addresses the dead workers published; without a fresh prefix the new group would read them
-    and wait for peers that no longer exist."""
+    and wait for peers that no longer exist. ``None`` when the launcher hosts no such store."""
     import torch.distributed as dist
 
+    if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True":
+        return None  # no agent store (another launcher): init_process_group builds its own from env://
     base = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), is_master=False,
-                         timeout=__import__("datetime").timedelta(seconds=300))
+                         timeout=timedelta(seconds=300))
     return dist.PrefixStore(f"course_attempt_{int(attempt)}", base)
 
 
