@@ -23,11 +23,27 @@ TIMEOUT_S = 600
 pytestmark = pytest.mark.slow
 
 
+def processes_mentioning(text: str) -> list[int]:
+    """Pids whose command line contains ``text`` (Linux /proc; empty elsewhere)."""
+    pids = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if text in proc.joinpath("cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                pids.append(int(proc.name))
+        except OSError:
+            pass
+    return pids
+
+
 def torchrun(out: Path, nproc: int, *extra, max_restarts: int = 0) -> tuple[dict, str]:
+    """Launch train_ddp.py; afterwards (passed or failed) no process of this launch may remain."""
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc),
            "--max-restarts", str(max_restarts), str(SCRIPT), "--profile", "smoke", "--output-dir", str(out),
            *map(str, extra)]
-    result = cud.run_command(cmd, timeout=TIMEOUT_S, cwd=ROOT)
+    try:
+        result = cud.run_command(cmd, timeout=TIMEOUT_S, cwd=ROOT)
+    finally:
+        assert processes_mentioning(str(out)) == [], "a launched process outlived its launch"
     return json.loads((out / cud.METRICS_NAME).read_text()), result.stdout
 
 
