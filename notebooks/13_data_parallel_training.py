@@ -26,8 +26,9 @@
 # - take it to a cluster: two-node `torchrun`, SLURM, `TF_CONFIG`.
 #
 # **Data.** MNIST through the course's data layer, as in 06 (the training script asks the data
-# layer itself: rank 0 fetches, the others wait). **Runs in** a few minutes (`smoke`: about 105
-# CPU-seconds in all its processes) and within 15 minutes (`laptop`, on 2 CPU cores). Everything here runs for real with two processes
+# layer itself: rank 0 fetches, the others wait). **Costs** about 105 CPU-seconds over all its
+# processes in `smoke` and about 200 in `laptop` (20,000 digits, 2 epochs per run); on a busy 2-core
+# machine shared with other jobs the `laptop` run took 15.5 minutes of wall time. Everything here runs for real with two processes
 # on a 2-core CPU machine; on such a machine the point is correctness, not speed (section 4 says
 # what to expect from GPUs).
 
@@ -186,7 +187,7 @@ run.lesson("batchnorm_breaks_equivalence",
 # ## 2. The training script
 #
 # Distributed training does not run inside a notebook kernel: it is N processes, started by a
-# launcher. `scripts/train_ddp.py` is a real script (read it: about 150 lines); `torchrun` starts
+# launcher. `scripts/train_ddp.py` is a real script (read it: about 200 lines); `torchrun` starts
 # one copy per rank and gives each its `RANK`, `WORLD_SIZE`, `LOCAL_RANK` and the address of a
 # rendezvous. In it:
 #
