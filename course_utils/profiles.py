@@ -137,6 +137,18 @@ TABLE: dict[str, dict[str, dict]] = {
                  "torch_image_size": 224, "torch_max_per_class": None, "torch_epochs": 5,
                  "torch_head_epochs": 30, "torch_backbone": "resnet18", "torch_dataset": "flowers102", "torch_batch_size": 32},
     },
+    "13_data_parallel_training": {
+        # batch_size is per rank: the global batch is batch_size x world size.
+        "smoke": {"n_train": 2048, "n_test": 500, "epochs": 2, "batch_size": 32, "lr": 0.05,
+                  "equivalence_steps": 5, "keras_n": 1024, "keras_steps": 10, "keras_global_batch": 64,
+                  "launch_timeout_s": 300},
+        "laptop": {"n_train": 20000, "n_test": 5000, "epochs": 2, "batch_size": 32, "lr": 0.05,
+                   "equivalence_steps": 5, "keras_n": 8192, "keras_steps": 50, "keras_global_batch": 64,
+                   "launch_timeout_s": 900},
+        "full": {"n_train": 60000, "n_test": 10000, "epochs": 3, "batch_size": 64, "lr": 0.05,
+                 "equivalence_steps": 5, "keras_n": 60000, "keras_steps": 200, "keras_global_batch": 256,
+                 "launch_timeout_s": 1800},
+    },
 }
 
 #: Metric keys each notebook must write (from its issue); the tests check them.
@@ -173,6 +185,10 @@ METRIC_KEYS: dict[str, list[str]] = {
                        "torch_finetune_test_acc"],
     "12_class_activation_maps": ["cam_shape", "gradcam_shape", "cam_peak_inside_image", "torch_gradcam_shape",
                                  "torch_cam_peak_inside_image"],
+    "13_data_parallel_training": ["ddp_world_size", "ddp_backend", "ddp_max_param_diff_vs_single",
+                                  "ddp_images_per_s", "ddp_resumed_after_failure", "ddp_final_test_acc",
+                                  "keras_num_workers", "keras_max_loss_diff_vs_single", "keras_mirrored_replicas",
+                                  "keras_mirrored_max_loss_diff_vs_single"],
 }
 
 

@@ -17,9 +17,10 @@ ROOT = Path(__file__).resolve().parents[1]
 NB = ROOT / "notebooks"
 ORDER = ["00_setup", "01_knn_cifar10", "02_linear_scores", "03_svm_softmax_losses", "04_convolution_by_hand",
          "05_cnn_architectures", "06_mnist_cnn_pytorch", "07_monkeypox_classifier", "08_breast_histopathology",
-         "09_cats_vs_dogs_augmentation", "10_transfer_learning", "11_fine_tuning", "12_class_activation_maps"]
+         "09_cats_vs_dogs_augmentation", "10_transfer_learning", "11_fine_tuning", "12_class_activation_maps",
+         "13_data_parallel_training"]
 STEMS = toc_notebooks(ROOT / "_toc.yml")
-TWO_FRAMEWORKS = {"10_transfer_learning", "11_fine_tuning", "12_class_activation_maps"}
+TWO_FRAMEWORKS = {"10_transfer_learning", "11_fine_tuning", "12_class_activation_maps", "13_data_parallel_training"}
 
 
 def test_toc_lists_every_notebook_in_teaching_order():

@@ -1,0 +1,1 @@
+"""PyTorch helpers of the course (data, training loops, models, transfer learning, CAM, distributed)."""
