@@ -185,3 +185,20 @@ def overlay_heatmap(image, heatmap, alpha: float = 0.4, cmap: str = "jet"):
             (img.shape[1], img.shape[0]), Image.BILINEAR), dtype=np.float32) / 255.0
     colored = matplotlib.colormaps[cmap](h)[..., :3]
     return np.clip((1 - alpha) * img + alpha * colored, 0, 1)
+
+
+def plot_loss_curves(curves: dict, log_every: int, title: str = "", ylabel: str = "training loss"):
+    """Training-loss curves of several models against the step (one line each): the plot of the
+    plain-vs-residual experiment in 05_cnn_architectures. Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    for name, losses in curves.items():
+        steps = [min((i + 1) * log_every, log_every * len(losses)) for i in range(len(losses))]
+        ax.plot(steps, losses, "o-", markersize=3, label=name)
+    ax.set_xlabel("training step")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    return fig

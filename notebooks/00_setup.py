@@ -25,6 +25,7 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
+
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass
@@ -65,7 +66,7 @@ cfg = run.cfg
 # for PyTorch; TensorFlow needs the separate `tensorflow-metal` plug-in there).
 
 # %%
-from course_utils.doctor import doctor_report
+from course_utils.tools.doctor import doctor_report
 
 print(doctor_report())
 
@@ -86,7 +87,7 @@ print(doctor_report())
 # `python -m course_utils run 06 --profile laptop -p epochs 2`.
 
 # %%
-from course_utils import profiles
+from course_utils.setup import profiles
 
 table = profiles.table_frame()
 table.loc[["01_knn_cifar10", "06_mnist_cnn_pytorch", "09_cats_vs_dogs_augmentation"]]
@@ -113,9 +114,10 @@ table.loc[["01_knn_cifar10", "06_mnist_cnn_pytorch", "09_cats_vs_dogs_augmentati
 # `synthetic`; `data_source="real"` stops with an error instead.
 
 # %%
-from course_utils import manifest
-from course_utils.doctor import mirror_status
 import pandas as pd
+
+from course_utils.data import manifest
+from course_utils.tools.doctor import mirror_status
 
 status = pd.DataFrame(mirror_status()).set_index("name")
 status["title"] = [manifest.get(n).title for n in status.index]
@@ -129,7 +131,7 @@ status
 # downloaded without an account. Kaggle datasets print their instructions instead.
 
 # %%
-from course_utils.fetch import fetch
+from course_utils.data.fetch import fetch
 
 fetched = {}
 if cfg.prefetch:
@@ -159,8 +161,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from course_utils.datasets import synthetic_dataset
-from course_utils.scan import scan_folder
+from course_utils.data.datasets import synthetic_dataset
+from course_utils.data.scan import scan_folder
 
 scratch = Path(tempfile.mkdtemp()) / "flowers"
 shutil.copytree(synthetic_dataset("flowers5", seed=seed, size=5), scratch)

@@ -32,6 +32,7 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
+
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass
@@ -64,8 +65,8 @@ cfg = run.cfg
 import numpy as np
 import pandas as pd
 
-from course_utils import linear
-from course_utils.knn import limit_blas_threads, time_call
+from course_utils.numpy_ import linear
+from course_utils.numpy_.knn import limit_blas_threads, time_call
 
 blas_limit = limit_blas_threads(1)  # loops vs vectorised code on equal terms, stable timings (see 01)
 
@@ -172,7 +173,8 @@ linear.plot_forward_diagram();
 # an image folder is sorted by class.
 
 # %%
-from course_utils.datasets import CIFAR10_CLASSES as classes, load_cifar10
+from course_utils.data.datasets import CIFAR10_CLASSES as classes
+from course_utils.data.datasets import load_cifar10
 from course_utils.plots import show_images
 
 info = run.get_data("cifar10", data_dir=data_dir)
@@ -185,7 +187,7 @@ for split in ("train", "val", "test", "dev"):
 # %% [markdown]
 # ## 5. Loss and gradient: loops first, then vectorised
 #
-# `course_utils.linear` has each loss twice: a *naive* version with explicit loops over examples and
+# `course_utils.numpy_.linear` has each loss twice: a *naive* version with explicit loops over examples and
 # classes, easy to read and to trust, and a *vectorised* one, a few array operations. The naive one is the
 # reference the fast one must match, to 1e-9 in float64. Here $W$ is stored as (3073, 10), so that a batch of
 # rows times $W$ gives one row of scores per example (the transpose of 02's $W$).

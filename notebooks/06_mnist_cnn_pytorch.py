@@ -30,6 +30,7 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
+
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass
@@ -70,7 +71,8 @@ import torch
 from torch import nn
 
 from course_utils.plots import plot_confusion_matrix, plot_history, show_images
-from course_utils.torch_train import accuracy, evaluate, fit_with_evaluation, make_loader, predict, select_device
+from course_utils.torch_.data import make_loader
+from course_utils.torch_.train import accuracy, evaluate, fit_with_evaluation, predict, select_device
 
 device = select_device(run.device)
 print("training on", device)
@@ -202,7 +204,7 @@ assert abs(my_accuracy(example_logits, example_targets) - 0.75) < 1e-9
 # 3. forward pass, loss, `loss.backward()`, `optimizer.step()`;
 # 4. every `eval_every` batches: `model.eval()` and `torch.no_grad()` for the test set, then back to training.
 #
-# The loop lives in `course_utils.torch_train.fit_with_evaluation` (read it: about 40 lines) so that
+# The loop lives in `course_utils.torch_.train.fit_with_evaluation` (read it: about 40 lines) so that
 # every PyTorch notebook uses the same one. Adam with learning rate 10⁻³ and batches of 64, as in
 # the original tutorial; a tqdm bar shows the progress.
 

@@ -26,6 +26,7 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
+
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass
@@ -88,9 +89,13 @@ else:
     import pandas as pd
     import tensorflow as tf
 
-    from course_utils import catsdogs, keras_data, keras_train, keras_transfer, plots
+    from course_utils import plots
+    from course_utils.data.splits import load_split
+    from course_utils.keras_ import data as keras_data
+    from course_utils.keras_ import train as keras_train
+    from course_utils.keras_ import transfer as keras_transfer
 
-    k_split = catsdogs.load_split(run, data_dir)
+    k_split = load_split(run, data_dir)
     print(k_split.summary())
     k_size, k_bs = cfg.image_size, cfg.batch_size
 
@@ -251,9 +256,18 @@ if run_torch:
     import torch
     from torch import nn
 
-    from course_utils import torch_transfer as tt
     from course_utils.plots import plot_history, show_images
-    from course_utils.torch_train import make_loader, select_device, train_model
+    from course_utils.torch_.data import denormalize, eval_transform, load_flower_splits, make_loader, train_transform
+    from course_utils.torch_.train import select_device, train_model
+    from course_utils.torch_.transfer import (
+        TORCHVISION_MODELS,
+        choose_backbone,
+        feature_loaders,
+        initialize_model,
+        install_head,
+        params_to_update,
+        top_k,
+    )
 
     device = select_device(run.device)
     print("PyTorch device:", device)
@@ -281,9 +295,9 @@ if run_torch:
 # %%
 # NBVAL_CHECK_OUTPUT
 if run_torch:
-    for name in tt.TORCHVISION_MODELS:
-        m, input_size, params = tt.initialize_model(name, num_classes=5, feature_extract=True, use_pretrained=False)
-        names = [n for n, _ in tt.params_to_update(m)]
+    for name in TORCHVISION_MODELS:
+        m, input_size, params = initialize_model(name, num_classes=5, feature_extract=True, use_pretrained=False)
+        names = [n for n, _ in params_to_update(m)]
         total = sum(p.numel() for p in m.parameters())
         print(f"{name:14s} input {input_size}  total {total:>11,d}  to update {sum(p.numel() for p in params):>6,d}: "
               + ", ".join(names))
@@ -298,8 +312,8 @@ if run_torch:
 if run_torch:
     resnet_weights = run.get_weights("torchvision_resnet18")
     if resnet_weights.real:
-        m, _, params = tt.initialize_model("resnet18", num_classes=5, feature_extract=True, use_pretrained=True)
-        print("ResNet-18 with ImageNet weights; parameters to update:", [n for n, _ in tt.params_to_update(m)])
+        m, _, params = initialize_model("resnet18", num_classes=5, feature_extract=True, use_pretrained=True)
+        print("ResNet-18 with ImageNet weights; parameters to update:", [n for n, _ in params_to_update(m)])
     else:
         print("ResNet-18 ImageNet weights cannot be had on this machine:", resnet_weights.origin)
 
@@ -318,7 +332,7 @@ if run_torch:
 
 # %%
 if run_torch:
-    backbone = tt.choose_backbone(run, cfg.torch_backbone)
+    backbone = choose_backbone(run, cfg.torch_backbone)
     print(f"backbone {backbone.name}: {sum(p.numel() for p in backbone.model.parameters()):,d} parameters, "
           f"normalization mean {backbone.mean} std {backbone.std}")
 
@@ -332,7 +346,7 @@ if run_torch:
     from skimage import data as skdata
 
     chelsea = skdata.chelsea()
-    top5 = tt.top_k(backbone.model, chelsea, k=5, size=224, mean=backbone.mean, std=backbone.std)
+    top5 = top_k(backbone.model, chelsea, k=5, size=224, mean=backbone.mean, std=backbone.std)
     for idx, label, prob in top5:
         print(f"  {idx:4d} {label:24s} {prob:.3f}")
     chelsea_top1 = top5[0][0]
@@ -356,7 +370,7 @@ if run_torch:
 
 # %%
 if run_torch:
-    splits, torch_dataset_name = tt.load_flower_splits(run, cfg.torch_dataset, torch_data_dir,
+    splits, torch_dataset_name = load_flower_splits(run, cfg.torch_dataset, torch_data_dir,
                                                        cfg.torch_max_per_class, seed)
     print(f"{splits.layout}: {len(splits.classes)} classes {splits.classes[:10]}; images per split {splits.counts()}; "
           f"{len(splits.bad)} bad files skipped")
@@ -370,9 +384,9 @@ if run_torch:
 
 # %%
 if run_torch:
-    aug = tt.train_transform(cfg.torch_image_size, backbone.mean, backbone.std)
+    aug = train_transform(cfg.torch_image_size, backbone.mean, backbone.std)
     raw = splits.dataset("train")[0]
-    fig = show_images([tt.denormalize(aug(raw[0]), backbone.mean, backbone.std) for _ in range(8)], ncols=8,
+    fig = show_images([denormalize(aug(raw[0]), backbone.mean, backbone.std) for _ in range(8)], ncols=8,
                       size=1.5, suptitle=f"augmented views of one '{splits.classes[raw[1]]}' training image")
 
 # %% [markdown]
@@ -398,13 +412,13 @@ if run_torch:
 # %%
 if run_torch:
     with run.timer("torch_features"):
-        feat_loaders, feat_dim = tt.feature_loaders(backbone, splits, cfg.torch_image_size, cfg.torch_batch_size,
+        feat_loaders, feat_dim = feature_loaders(backbone, splits, cfg.torch_image_size, cfg.torch_batch_size,
                                                     device, seed=seed)
     print(f"{feat_dim} features per image, extracted in {run.timings['torch_features']:.0f} s; "
           f"batches: " + ", ".join(f"{k} {len(v)}" for k, v in feat_loaders.items()))
 
 # %% [markdown]
-# The training loop `train_model` (in `course_utils.torch_train`, shared with notebook 11) is the
+# The training loop `train_model` (in `course_utils.torch_.train`, shared with notebook 11) is the
 # tutorial's loop made correct: each epoch has a `train` phase (`model.train()`, gradients on) and a
 # `val` phase (`model.eval()`, `torch.no_grad()`); the weights with the best validation accuracy are
 # kept and saved in a checkpoint together with the optimizer state, that accuracy and the class
@@ -434,12 +448,12 @@ if run_torch:
 
 # %%
 if run_torch:
-    from course_utils.torch_train import evaluate
+    from course_utils.torch_.train import evaluate
 
     ckpt = torch.load(run.path("torch_features_head.pt"), map_location="cpu", weights_only=True)
     print("checkpoint:", {k: v for k, v in ckpt.items() if k not in ("model", "optimizer")})
-    tt.install_head(backbone.model, head)
-    val_images = make_loader(splits.dataset("val", tt.eval_transform(cfg.torch_image_size, backbone.mean,
+    install_head(backbone.model, head)
+    val_images = make_loader(splits.dataset("val", eval_transform(cfg.torch_image_size, backbone.mean,
                                                                       backbone.std)), cfg.torch_batch_size)
     _, end_to_end_acc = evaluate(backbone.model, val_images, device)
     print(f"end-to-end validation accuracy {end_to_end_acc:.3f} (features: {torch_best['val_accuracy']:.3f})")

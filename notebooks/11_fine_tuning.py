@@ -26,6 +26,7 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
+
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass
@@ -83,12 +84,15 @@ if not run_keras:
     print("Part A skipped (run_keras=False)")
 else:
     import keras
-    import numpy as np
     import pandas as pd
 
-    from course_utils import catsdogs, keras_data, keras_train, keras_transfer, plots
+    from course_utils import plots
+    from course_utils.data.splits import load_split
+    from course_utils.keras_ import data as keras_data
+    from course_utils.keras_ import train as keras_train
+    from course_utils.keras_ import transfer as keras_transfer
 
-    k_split = catsdogs.load_split(run, data_dir)
+    k_split = load_split(run, data_dir)
     print(k_split.summary())
     k_size, k_bs = cfg.image_size, cfg.batch_size
 
@@ -222,16 +226,21 @@ if not run_torch:
 
 # %%
 if run_torch:
-    import torch
-    from torch import nn
 
-    from course_utils import torch_transfer as tt
     from course_utils.plots import plot_confusion_matrix, plot_history
-    from course_utils.torch_train import make_loader, predict, select_device
+    from course_utils.torch_.data import eval_transform, load_flower_splits, make_loader
+    from course_utils.torch_.train import predict, select_device
+    from course_utils.torch_.transfer import (
+        choose_backbone,
+        discriminative_param_groups,
+        fine_tune_last_stage,
+        train_feature_head,
+        unfreeze_last_stage,
+    )
 
     device = select_device(run.device)
-    backbone = tt.choose_backbone(run, cfg.torch_backbone)
-    splits, torch_dataset_name = tt.load_flower_splits(run, cfg.torch_dataset, torch_data_dir,
+    backbone = choose_backbone(run, cfg.torch_backbone)
+    splits, torch_dataset_name = load_flower_splits(run, cfg.torch_dataset, torch_data_dir,
                                                        cfg.torch_max_per_class, seed)
     print(f"{backbone.name} on {torch_dataset_name}: {splits.counts()} images, {len(splits.bad)} bad files skipped")
 
@@ -246,7 +255,7 @@ if run_torch:
 # %%
 if run_torch:
     with run.timer("torch_feature_head"):
-        fe_history, fe_best, fe_loaders = tt.train_feature_head(
+        fe_history, fe_best, fe_loaders = train_feature_head(
             backbone, splits, cfg.torch_image_size, cfg.torch_batch_size, cfg.torch_head_epochs, device, seed=seed,
             verbose=False)
     fe_probs, fe_labels = predict(backbone.model.classifier if hasattr(backbone.model, "classifier")
@@ -271,8 +280,8 @@ if run_torch:
 
 # %%
 if run_torch:
-    names = tt.unfreeze_last_stage(backbone.model)
-    groups = tt.discriminative_param_groups(backbone.model, base_lr=1e-4, head_mult=10)
+    names = unfreeze_last_stage(backbone.model)
+    groups = discriminative_param_groups(backbone.model, base_lr=1e-4, head_mult=10)
     n_train_params = sum(p.numel() for p in backbone.model.parameters() if p.requires_grad)
     n_all = sum(p.numel() for p in backbone.model.parameters())
     print(f"unfrozen: {', '.join(names)} -> {n_train_params:,d} of {n_all:,d} parameters train "
@@ -291,7 +300,7 @@ if run_torch:
 # %%
 if run_torch:
     with run.timer("torch_finetune"):
-        model, ft_history, ft_best, _ = tt.fine_tune_last_stage(
+        model, ft_history, ft_best, _ = fine_tune_last_stage(
             backbone, splits, cfg.torch_image_size, cfg.torch_batch_size, cfg.torch_epochs, device, base_lr=1e-4,
             head_mult=10, seed=seed, checkpoint_path=run.path("torch_finetuned.pt"))
     fig = plot_history(ft_history, title=f"Part B: fine-tuning the last stage of {backbone.name}")
@@ -306,7 +315,7 @@ if run_torch:
 if run_torch:
     from sklearn.metrics import confusion_matrix
 
-    test_loader = make_loader(splits.dataset("test", tt.eval_transform(cfg.torch_image_size, backbone.mean,
+    test_loader = make_loader(splits.dataset("test", eval_transform(cfg.torch_image_size, backbone.mean,
                                                                         backbone.std)), cfg.torch_batch_size)
     ft_probs, ft_labels = predict(model, test_loader, device)
     ft_test_acc = float((ft_probs.argmax(1) == ft_labels).mean())

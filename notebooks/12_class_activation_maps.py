@@ -26,6 +26,7 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
+
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass
@@ -83,10 +84,15 @@ else:
     from PIL import Image
     from skimage import data as skdata
 
-    from course_utils import cam, catsdogs, keras_data, keras_train, keras_transfer, plots
-    from course_utils.architectures import cats_dogs_gap_cnn
+    from course_utils import plots
+    from course_utils.data.splits import load_split
+    from course_utils.keras_ import cam
+    from course_utils.keras_ import data as keras_data
+    from course_utils.keras_ import train as keras_train
+    from course_utils.keras_ import transfer as keras_transfer
+    from course_utils.keras_.models import cats_dogs_gap_cnn
 
-    k_split = catsdogs.load_split(run, data_dir)
+    k_split = load_split(run, data_dir)
     k_gap_path = run.path("cats_dogs_gap.keras")
     if k_gap_path.exists():
         k_gap = keras.models.load_model(k_gap_path)
@@ -268,7 +274,7 @@ if not run_torch:
 # %% [markdown]
 # The same two maps in PyTorch, built from the model's parts with *hooks*: functions PyTorch calls
 # during the forward pass (to keep a layer's activations) and the backward pass (to keep the
-# gradients flowing into them). `course_utils.torch_cam` registers both, computes the map, and
+# gradients flowing into them). `course_utils.torch_.cam` registers both, computes the map, and
 # removes the hooks before returning, even on error: a forgotten hook keeps copying tensors on
 # every later forward pass.
 #
@@ -286,13 +292,20 @@ if run_torch:
     from skimage import data as skdata
     from torchvision.transforms import v2 as T
 
-    from course_utils import torch_cam as tc
-    from course_utils import torch_transfer as tt
+    from course_utils.cam import peak, upsample
     from course_utils.plots import overlay_heatmap, show_images
-    from course_utils.torch_train import make_loader, predict, select_device
+    from course_utils.torch_.cam import gap_cam, grad_cam, last_conv_block
+    from course_utils.torch_.data import denormalize, eval_transform, load_flower_splits
+    from course_utils.torch_.train import select_device
+    from course_utils.torch_.transfer import (
+        choose_backbone,
+        fine_tune_last_stage,
+        imagenet_categories,
+        train_feature_head,
+    )
 
     device = select_device(run.device)
-    imagenet = tt.choose_backbone(run, cfg.torch_backbone)   # ImageNet weights, 1000-class head
+    imagenet = choose_backbone(run, cfg.torch_backbone)   # ImageNet weights, 1000-class head
     print(f"ImageNet backbone: {imagenet.name}")
 
 # %% [markdown]
@@ -308,19 +321,19 @@ if run_torch:
     to_input = T.Compose([T.ToImage(), T.Resize((224, 336), antialias=True), T.ToDtype(torch.float32, scale=True),
                           T.Normalize(imagenet.mean, imagenet.std)])
     x_cat = to_input(chelsea)[None].to(device)
-    cam_cat, cls, probs = tc.gap_cam(imagenet.model.to(device), x_cat)
-    names = tt.imagenet_categories()
-    grad_last, _, _ = tc.grad_cam(imagenet.model, imagenet.model.bn2 if hasattr(imagenet.model, "bn2")
+    cam_cat, cls, probs = gap_cam(imagenet.model.to(device), x_cat)
+    names = imagenet_categories()
+    grad_last, _, _ = grad_cam(imagenet.model, imagenet.model.bn2 if hasattr(imagenet.model, "bn2")
                                   else imagenet.model.layer4, x_cat, cls)
-    block = tc.last_conv_block(imagenet.model)
-    grad_block, _, _ = tc.grad_cam(imagenet.model, block, x_cat, cls)
+    block = last_conv_block(imagenet.model)
+    grad_block, _, _ = grad_cam(imagenet.model, block, x_cat, cls)
     print(f"predicted {cls} {names[cls]} ({probs[cls]:.0%}); CAM {cam_cat.shape}, Grad-CAM on the last block "
           f"{grad_block.shape}")
     same = bool(np.allclose(cam_cat, grad_last, atol=1e-4))
     print("Grad-CAM at the layer feeding the pooling equals CAM:", same)
     print("hooks left on the block after grad_cam:", len(block._forward_hooks) + len(block._backward_hooks))
-    fig = show_images([chelsea, overlay_heatmap(chelsea, tc.upsample(cam_cat, chelsea.shape[:2])),
-                       overlay_heatmap(chelsea, tc.upsample(grad_block, chelsea.shape[:2]))],
+    fig = show_images([chelsea, overlay_heatmap(chelsea, upsample(cam_cat, chelsea.shape[:2])),
+                       overlay_heatmap(chelsea, upsample(grad_block, chelsea.shape[:2]))],
                       titles=["input", f"CAM: {names[cls]}", "Grad-CAM, last conv block"], ncols=3, size=3.2)
 
 # %% [markdown]
@@ -334,7 +347,7 @@ if run_torch:
 
 # %%
 if run_torch:
-    row, col = tc.peak(cam_cat, chelsea.shape[:2])
+    row, col = peak(cam_cat, chelsea.shape[:2])
     torch_cam_peak_inside_image = bool(0 <= row < chelsea.shape[0] and 0 <= col < 400)
     print(f"CAM peak at row {row}, column {col} of the 300 x 451 photo -> on the cat: {torch_cam_peak_inside_image}")
 
@@ -348,26 +361,26 @@ if run_torch:
 
 # %%
 if run_torch:
-    flower_bb = tt.choose_backbone(run, cfg.torch_backbone)
-    splits, torch_dataset_name = tt.load_flower_splits(run, cfg.torch_dataset, torch_data_dir,
+    flower_bb = choose_backbone(run, cfg.torch_backbone)
+    splits, torch_dataset_name = load_flower_splits(run, cfg.torch_dataset, torch_data_dir,
                                                        cfg.torch_max_per_class, seed)
     with run.timer("torch_train"):
-        tt.train_feature_head(flower_bb, splits, cfg.torch_image_size, cfg.torch_batch_size, cfg.torch_head_epochs,
+        train_feature_head(flower_bb, splits, cfg.torch_image_size, cfg.torch_batch_size, cfg.torch_head_epochs,
                               device, seed=seed, verbose=False)
-        model, _, best, _ = tt.fine_tune_last_stage(flower_bb, splits, cfg.torch_image_size, cfg.torch_batch_size,
+        model, _, best, _ = fine_tune_last_stage(flower_bb, splits, cfg.torch_image_size, cfg.torch_batch_size,
                                                     cfg.torch_epochs, device, seed=seed)
     print(f"fine-tuned validation accuracy {best['val_accuracy']:.3f} ({run.timings['torch_train']:.0f} s)")
 
 # %%
 if run_torch:
-    tf = tt.eval_transform(cfg.torch_image_size, flower_bb.mean, flower_bb.std)
+    tf = eval_transform(cfg.torch_image_size, flower_bb.mean, flower_bb.std)
     val_ds = splits.dataset("val", tf)
-    layer = tc.last_conv_block(model)
+    layer = last_conv_block(model)
     images, titles, colors = [], [], []
     for i in np.linspace(0, len(val_ds) - 1, num=min(8, len(val_ds))).astype(int):
         x, y = val_ds[int(i)]
-        cam, pred, p = tc.grad_cam(model, layer, x[None].to(device))
-        shown = tt.denormalize(x, flower_bb.mean, flower_bb.std)
+        cam, pred, p = grad_cam(model, layer, x[None].to(device))
+        shown = denormalize(x, flower_bb.mean, flower_bb.std)
         images += [shown, overlay_heatmap(shown, cam)]
         titles += [f"true {splits.classes[y]}", f"said {splits.classes[pred]} {p[pred]:.0%}"]
         colors += ["black", "green" if pred == y else "red"]

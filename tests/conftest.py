@@ -20,7 +20,7 @@ def notebook_metrics():
     Reuses the file nbval's execution wrote in this session; only when the notebook was not
     executed in this session (``pytest tests``) does it run the notebook through the runner.
     """
-    from course_utils.runner import run_notebooks
+    from course_utils.tools.runner import run_notebooks
 
     cache = {}
 

@@ -7,7 +7,7 @@ TensorFlow does not promise across thread schedules: 0.02 is one test image in 5
 """
 import pytest
 
-from course_utils.runner import run_notebooks
+from course_utils.tools.runner import run_notebooks
 
 STEM = "08_breast_histopathology"
 TOLERANCE = 0.02

@@ -9,7 +9,7 @@ def test_labels_and_probabilities_pairs_labels_with_their_images_on_a_shuffled_d
     keras = pytest.importorskip("keras")
     import tensorflow as tf
 
-    from course_utils.keras_data import labels_and_probabilities
+    from course_utils.keras_.data import labels_and_probabilities
 
     x = np.arange(40, dtype=np.float32)[:, None]
     ds = tf.data.Dataset.from_tensor_slices((x, x[:, 0].astype(np.int64))).shuffle(40, seed=1).batch(8)
@@ -20,7 +20,7 @@ def test_labels_and_probabilities_pairs_labels_with_their_images_on_a_shuffled_d
 
 
 def test_keras_like_split_and_group_split():
-    from course_utils.keras_data import group_split, keras_like_split
+    from course_utils.data.splits import group_split, keras_like_split
 
     tr, va = keras_like_split(100, 0.3, seed=5)
     assert len(va) == 30 and len(tr) == 70 and not set(tr) & set(va)

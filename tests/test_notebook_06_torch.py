@@ -1,5 +1,5 @@
 """06_mnist_cnn_pytorch at smoke size, and unit tests of the PyTorch helpers used by 06 and by
-Part B of 10-12 (course_utils.torch_train, torch_transfer, torch_cam)."""
+Part B of 10-12 (course_utils.torch_.train, torch_transfer, torch_cam)."""
 from __future__ import annotations
 
 import json
@@ -10,9 +10,29 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
-from course_utils import torch_cam as tc  # noqa: E402
-from course_utils import torch_train as tr  # noqa: E402
-from course_utils import torch_transfer as tt  # noqa: E402
+from course_utils.cam import peak, upsample
+from course_utils.torch_.cam import class_activation_map, gap_cam, grad_cam, last_conv_block
+from course_utils.torch_.data import IMAGENET_MEAN, IMAGENET_STD, denormalize, eval_transform, image_splits, make_loader
+from course_utils.torch_.train import (
+    accuracy,
+    fit_with_evaluation,
+    freeze_batchnorm_stats,
+    load_checkpoint,
+    predict,
+    select_device,
+    train_model,
+)
+from course_utils.torch_.transfer import (
+    LITE0_MEAN,
+    LITE0_STD,
+    WeightsUnavailable,
+    discriminative_param_groups,
+    initialize_model,
+    load_efficientnet_lite0,
+    pooled_features,
+    top_k,
+    unfreeze_last_stage,
+)
 
 NB = "06_mnist_cnn_pytorch"
 #: two CPU runs with the same seed use deterministic kernels and the same batch order. In practice
@@ -39,7 +59,7 @@ def test_06_metrics_and_accuracy(notebook_metrics):
 
 
 def test_06_same_seed_same_result_on_cpu(notebook_metrics, tmp_path):
-    from course_utils.runner import run_notebooks
+    from course_utils.tools.runner import run_notebooks
 
     first = notebook_metrics(NB)
     if first["environment"]["device"] != "cpu":
@@ -55,19 +75,19 @@ def test_06_same_seed_same_result_on_cpu(notebook_metrics, tmp_path):
 # -- torch_train -------------------------------------------------------------------------------------
 def test_accuracy_and_its_errors():
     logits = torch.tensor([[2.0, 0.1, 0.3], [0.2, 1.5, 0.1], [0.3, 0.2, 0.9], [1.2, 0.4, 0.1]])
-    assert tr.accuracy(logits, torch.tensor([0, 1, 2, 2])) == pytest.approx(0.75)
-    assert tr.accuracy(logits, torch.tensor([1, 0, 0, 1])) == 0.0
+    assert accuracy(logits, torch.tensor([0, 1, 2, 2])) == pytest.approx(0.75)
+    assert accuracy(logits, torch.tensor([1, 0, 0, 1])) == 0.0
     with pytest.raises(ValueError):
-        tr.accuracy(logits[0], torch.tensor([0]))
+        accuracy(logits[0], torch.tensor([0]))
     with pytest.raises(ValueError):
-        tr.accuracy(logits, torch.tensor([0, 1]))
+        accuracy(logits, torch.tensor([0, 1]))
     with pytest.raises(ValueError):
-        tr.accuracy(logits[:0], torch.tensor([], dtype=torch.long))
+        accuracy(logits[:0], torch.tensor([], dtype=torch.long))
 
 
 def test_select_device():
-    assert tr.select_device("cpu").type == "cpu"
-    assert tr.select_device().type in ("cpu", "cuda", "mps")
+    assert select_device("cpu").type == "cpu"
+    assert select_device().type in ("cpu", "cuda", "mps")
 
 
 def _blobs(n=200, seed=0):
@@ -81,25 +101,25 @@ def _blobs(n=200, seed=0):
 def test_fit_with_evaluation_learns_and_reports():
     torch.manual_seed(0)
     model = nn.Linear(2, 3)
-    train, test = tr.make_loader(_blobs(256, 0), 32, shuffle=True), tr.make_loader(_blobs(100, 1), 50)
-    h = tr.fit_with_evaluation(model, train, test, torch.optim.Adam(model.parameters(), 0.05), nn.CrossEntropyLoss(),
+    train, test = make_loader(_blobs(256, 0), 32, shuffle=True), make_loader(_blobs(100, 1), 50)
+    h = fit_with_evaluation(model, train, test, torch.optim.Adam(model.parameters(), 0.05), nn.CrossEntropyLoss(),
                                epochs=2, device="cpu", eval_every=3, progress=False)
     # 8 batches per epoch: reports after batches 3, 6 and 8 of each epoch
     assert h["step"] == [3, 6, 8, 11, 14, 16]
     assert len(h["loss"]) == len(h["val_accuracy"]) == 6
     assert h["val_accuracy"][-1] > 0.95 and h["val_loss"][-1] < h["val_loss"][0]
     with pytest.raises(ValueError):
-        tr.fit_with_evaluation(model, train, test, None, None, epochs=0, device="cpu")
+        fit_with_evaluation(model, train, test, None, None, epochs=0, device="cpu")
 
 
 def test_train_model_best_checkpoint_and_scheduler(tmp_path):
     torch.manual_seed(0)
     model = nn.Linear(2, 3)
-    loaders = {"train": tr.make_loader(_blobs(128, 0), 32, shuffle=True), "val": tr.make_loader(_blobs(60, 1), 30)}
+    loaders = {"train": make_loader(_blobs(128, 0), 32, shuffle=True), "val": make_loader(_blobs(60, 1), 30)}
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
     path = tmp_path / "best.pt"
-    model, h, best = tr.train_model(model, loaders, nn.CrossEntropyLoss(), opt, 3, "cpu", scheduler=sched,
+    model, h, best = train_model(model, loaders, nn.CrossEntropyLoss(), opt, 3, "cpu", scheduler=sched,
                                     class_to_idx={"a": 0, "b": 1, "c": 2}, checkpoint_path=path, progress=False,
                                     verbose=False)
     assert h["lr"] == pytest.approx([0.1, 0.05, 0.025])  # stepped once per epoch
@@ -107,11 +127,11 @@ def test_train_model_best_checkpoint_and_scheduler(tmp_path):
     assert best["val_accuracy"] == max(h["val_accuracy"])
     assert h["val_accuracy"][best["epoch"] - 1] == best["val_accuracy"]
     fresh = nn.Linear(2, 3)
-    ckpt = tr.load_checkpoint(fresh, path, torch.optim.SGD(fresh.parameters(), lr=1.0))
+    ckpt = load_checkpoint(fresh, path, torch.optim.SGD(fresh.parameters(), lr=1.0))
     assert ckpt["class_to_idx"] == {"a": 0, "b": 1, "c": 2} and ckpt["best_acc"] == best["val_accuracy"]
     assert torch.equal(fresh.weight, model.weight)  # the model returned holds the best weights
     with pytest.raises(ValueError):
-        tr.train_model(model, {"train": loaders["train"]}, nn.CrossEntropyLoss(), opt, 1, "cpu")
+        train_model(model, {"train": loaders["train"]}, nn.CrossEntropyLoss(), opt, 1, "cpu")
 
 
 def test_freeze_batchnorm_stats_and_predict():
@@ -120,9 +140,9 @@ def test_freeze_batchnorm_stats_and_predict():
     for p in net[1].parameters():
         p.requires_grad = False
     net.train()
-    assert tr.freeze_batchnorm_stats(net) == 1 and not net[1].training and net[0].training
+    assert freeze_batchnorm_stats(net) == 1 and not net[1].training and net[0].training
     ds = torch.utils.data.TensorDataset(torch.randn(10, 3, 8, 8), torch.randint(0, 2, (10,)))
-    probs, labels = tr.predict(net, tr.make_loader(ds, 4), "cpu")
+    probs, labels = predict(net, make_loader(ds, 4), "cpu")
     assert probs.shape == (10, 2) and labels.shape == (10,)
     np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-5)
 
@@ -131,7 +151,7 @@ def test_freeze_batchnorm_stats_and_predict():
 @pytest.mark.parametrize("name,attr,out", [("resnet18", "fc", 7), ("squeezenet1_0", "classifier.1", 7),
                                             ("densenet121", "classifier", 7)])
 def test_initialize_model_replaces_the_head(name, attr, out):
-    model, size, params = tt.initialize_model(name, 7, feature_extract=True, use_pretrained=False)
+    model, size, params = initialize_model(name, 7, feature_extract=True, use_pretrained=False)
     head = model.get_submodule(attr)
     assert (head.out_channels if isinstance(head, nn.Conv2d) else head.out_features) == out
     assert {id(p) for p in params} == {id(p) for p in head.parameters()}
@@ -143,19 +163,19 @@ def test_initialize_model_replaces_the_head(name, attr, out):
 
 
 def test_initialize_model_inception_and_errors(tmp_path, monkeypatch):
-    model, size, params = tt.initialize_model("inception_v3", 4, feature_extract=True, use_pretrained=False)
+    model, size, params = initialize_model("inception_v3", 4, feature_extract=True, use_pretrained=False)
     assert size == 299 and model.fc.out_features == 4 and model.AuxLogits.fc.out_features == 4 and len(params) == 4
     with pytest.raises(ValueError):
-        tt.initialize_model("resnet9", 4)
+        initialize_model("resnet9", 4)
     with pytest.raises(ValueError):
-        tt.initialize_model("resnet18", 1, use_pretrained=False)
+        initialize_model("resnet18", 1, use_pretrained=False)
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))  # an empty cache: nothing to load
-    with pytest.raises(tt.WeightsUnavailable):
-        tt.initialize_model("resnet18", 4, use_pretrained=True)
+    with pytest.raises(WeightsUnavailable):
+        initialize_model("resnet18", 4, use_pretrained=True)
 
 
 def _lite0_file():
-    from course_utils.datasets import get_weights
+    from course_utils.data.datasets import get_weights
 
     info = get_weights("efficientnet_lite0", progress=False)
     if not info.real:
@@ -166,8 +186,8 @@ def _lite0_file():
 def test_efficientnet_lite0_weights_classify_the_cat():
     from skimage import data
 
-    model = tt.load_efficientnet_lite0(_lite0_file())
-    top = tt.top_k(model, data.chelsea(), k=3, size=224, mean=tt.LITE0_MEAN, std=tt.LITE0_STD)
+    model = load_efficientnet_lite0(_lite0_file())
+    top = top_k(model, data.chelsea(), k=3, size=224, mean=LITE0_MEAN, std=LITE0_STD)
     assert 281 <= top[0][0] <= 285, top  # an ImageNet cat class
     assert "cat" in top[0][1].lower() or top[0][1] in ("tabby", "Persian cat", "Siamese cat")
 
@@ -179,7 +199,7 @@ def test_efficientnet_lite0_refuses_mismatched_file(tmp_path):
     bad = tmp_path / "bad.pth"
     torch.save(state, bad)
     with pytest.raises(ValueError, match="shape mismatch"):
-        tt.load_efficientnet_lite0(bad)
+        load_efficientnet_lite0(bad)
 
 
 def _write_images(folder, n, color):
@@ -194,13 +214,13 @@ def test_image_splits_plain_layout_skips_bad_files(tmp_path):
     for cls, color in (("a", "red"), ("b", "blue")):
         _write_images(tmp_path / "data" / cls, 20, color)
     (tmp_path / "data" / "a" / "broken.jpg").write_bytes(b"not an image")
-    s = tt.image_splits(tmp_path / "data", seed=1)
+    s = image_splits(tmp_path / "data", seed=1)
     assert s.classes == ["a", "b"] and s.counts() == {"train": 28, "val": 6, "test": 6}
     assert [b.path for b in s.bad] == ["a/broken.jpg"]
     assert not set(s.files["train"]) & set(s.files["val"]) and not set(s.files["val"]) & set(s.files["test"])
-    capped = tt.image_splits(tmp_path / "data", max_per_class=10, seed=1)
+    capped = image_splits(tmp_path / "data", max_per_class=10, seed=1)
     assert sum(capped.counts().values()) == 20
-    x, y = s.dataset("train", tt.eval_transform(8))[0]
+    x, y = s.dataset("train", eval_transform(8))[0]
     assert tuple(x.shape) == (3, 8, 8) and y in (0, 1)
 
 
@@ -208,7 +228,7 @@ def test_image_splits_train_val_layout(tmp_path):
     for split, n in (("train", 6), ("val", 4)):
         for cls, color in (("ants", "black"), ("bees", "yellow")):
             _write_images(tmp_path / split / cls, n, color)
-    s = tt.image_splits(tmp_path)
+    s = image_splits(tmp_path)
     assert s.layout.startswith("train/val") and s.counts() == {"train": 12, "val": 4, "test": 4}
     assert s.class_to_idx == {"ants": 0, "bees": 1}
 
@@ -217,19 +237,19 @@ def test_denormalize_inverts_normalize():
     from torchvision.transforms import v2 as T
 
     x = torch.rand(3, 5, 5)
-    y = T.Normalize(tt.IMAGENET_MEAN, tt.IMAGENET_STD)(x)
-    torch.testing.assert_close(tt.denormalize(y), x)
+    y = T.Normalize(IMAGENET_MEAN, IMAGENET_STD)(x)
+    torch.testing.assert_close(denormalize(y), x)
 
 
 def test_unfreeze_last_stage_and_param_groups():
     import torchvision
 
     model = torchvision.models.resnet18(weights=None)
-    names = tt.unfreeze_last_stage(model)
+    names = unfreeze_last_stage(model)
     assert names == ["layer4", "fc"]
     assert not any(p.requires_grad for p in model.layer3.parameters())
     assert all(p.requires_grad for p in model.layer4.parameters())
-    groups = tt.discriminative_param_groups(model, 1e-4, 10)
+    groups = discriminative_param_groups(model, 1e-4, 10)
     assert [g["lr"] for g in groups] == pytest.approx([1e-4, 1e-3])
     assert sum(p.numel() for p in groups[1]["params"]) == sum(p.numel() for p in model.fc.parameters())
 
@@ -249,26 +269,26 @@ def test_class_activation_map_math():
     a = torch.zeros(2, 3, 3)
     a[0, 0, 0], a[1, 2, 2] = 1.0, 1.0
     w = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
-    assert tc.peak(tc.class_activation_map(a, w, 0)) == (0, 0)
-    assert tc.peak(tc.class_activation_map(a, w, 1)) == (2, 2)
+    assert peak(class_activation_map(a, w, 0)) == (0, 0)
+    assert peak(class_activation_map(a, w, 1)) == (2, 2)
     with pytest.raises(ValueError):
-        tc.class_activation_map(a, w[:, :1], 0)
+        class_activation_map(a, w[:, :1], 0)
 
 
 def test_grad_cam_equals_cam_at_the_last_layer_and_removes_hooks():
     torch.manual_seed(0)
     net = _GapNet()
     x = torch.randn(1, 3, 8, 8)
-    cam, cls, probs = tc.grad_cam(net, net.features, x)
+    cam, cls, probs = grad_cam(net, net.features, x)
     with torch.no_grad():
         fmap = net.features(x)[0]
-    ref = tc.class_activation_map(fmap, net.fc.weight, cls)
+    ref = class_activation_map(fmap, net.fc.weight, cls)
     np.testing.assert_allclose(cam, ref, atol=1e-5)
     assert cam.shape == (8, 8) and cam.max() == pytest.approx(1.0) and probs.shape == (4,)
     assert len(net.features._forward_hooks) == 0 and len(net.features._backward_hooks) == 0
     with pytest.raises(ValueError):
-        tc.grad_cam(net, net.features, torch.randn(2, 3, 8, 8))
-    assert tc.upsample(cam, (16, 24)).shape == (16, 24)
+        grad_cam(net, net.features, torch.randn(2, 3, 8, 8))
+    assert upsample(cam, (16, 24)).shape == (16, 24)
 
 
 def test_resnet_features_cam_and_grad_cam_agree():
@@ -278,8 +298,8 @@ def test_resnet_features_cam_and_grad_cam_agree():
     model = torchvision.models.resnet18(weights=None, num_classes=3).eval()
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
-        torch.testing.assert_close(model.fc(tt.pooled_features(model, x)), model(x), rtol=1e-4, atol=1e-5)
-    cam, cls, probs = tc.gap_cam(model, x)
-    gcam, gcls, _ = tc.grad_cam(model, tc.last_conv_block(model), x, cls)
+        torch.testing.assert_close(model.fc(pooled_features(model, x)), model(x), rtol=1e-4, atol=1e-5)
+    cam, cls, probs = gap_cam(model, x)
+    gcam, gcls, _ = grad_cam(model, last_conv_block(model), x, cls)
     assert cam.shape == gcam.shape == (2, 2) and gcls == cls and probs.shape == (3,)
     np.testing.assert_allclose(cam, gcam, atol=1e-4)

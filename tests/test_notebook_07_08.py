@@ -1,5 +1,5 @@
 """Tests for 07_monkeypox_classifier, 08_breast_histopathology and their helpers
-(course_utils.metrics, course_utils.keras_train)."""
+(course_utils.metrics, course_utils.keras_.train)."""
 import io
 import json
 import math
@@ -112,10 +112,10 @@ def test_majority_baseline_and_threshold_helpers():
 
 
 # ----------------------------------------------------------------------------------------------
-# course_utils.keras_train
+# course_utils.keras_.train
 # ----------------------------------------------------------------------------------------------
 def test_exponential_lambda_and_class_weights():
-    from course_utils.keras_train import balanced_class_weights, exponential_lambda
+    from course_utils.keras_.train import balanced_class_weights, exponential_lambda
 
     f = exponential_lambda(1e-3, 0.1)
     assert f(0) == pytest.approx(1e-3)
@@ -133,7 +133,7 @@ def test_exponential_lambda_and_class_weights():
 def test_make_callbacks_and_a_tiny_fit(tmp_path):
     import keras
 
-    from course_utils.keras_train import fit, make_callbacks
+    from course_utils.keras_.train import fit, make_callbacks
 
     cbs = make_callbacks(tmp_path / "m.keras", patience=2, lr_schedule="plateau")
     kinds = {type(c).__name__ for c in cbs}
@@ -191,7 +191,7 @@ def _laced_folder(root: Path) -> dict:
 
 
 def test_laced_folder_scan_counts(tmp_path):
-    from course_utils.scan import scan_folder
+    from course_utils.data.scan import scan_folder
 
     expected = _laced_folder(tmp_path / "laced")
     rep = scan_folder(tmp_path / "laced")
@@ -202,7 +202,7 @@ def test_laced_folder_scan_counts(tmp_path):
 
 @pytest.mark.slow
 def test_07_smoke_on_laced_folder_completes_and_counts_bad_files(tmp_path):
-    from course_utils.runner import run_notebooks
+    from course_utils.tools.runner import run_notebooks
 
     folder = tmp_path / "laced"
     expected = _laced_folder(folder)
@@ -229,7 +229,7 @@ def _check_unit_interval(m, keys):
 def test_07_metrics(notebook_metrics):
     doc = notebook_metrics("07_monkeypox_classifier")
     m = doc["metrics"]
-    from course_utils.profiles import METRIC_KEYS
+    from course_utils.setup.profiles import METRIC_KEYS
 
     assert set(METRIC_KEYS["07_monkeypox_classifier"]) <= set(m)
     _check_unit_interval(m, ["val_acc", "test_acc", "sensitivity", "specificity", "precision", "f1", "auc",
@@ -250,7 +250,7 @@ def test_07_metrics(notebook_metrics):
 def test_08_metrics(notebook_metrics):
     doc = notebook_metrics("08_breast_histopathology")
     m = doc["metrics"]
-    from course_utils.profiles import METRIC_KEYS
+    from course_utils.setup.profiles import METRIC_KEYS
 
     assert set(METRIC_KEYS["08_breast_histopathology"]) <= set(m)
     _check_unit_interval(m, ["majority_baseline_acc", "test_acc", "balanced_acc", "sensitivity", "specificity",

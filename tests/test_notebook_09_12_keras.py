@@ -1,5 +1,5 @@
 """Notebook 09 and the Keras halves (Part A) of 10-12: the metrics their smoke runs write, and
-unit tests for course_utils.catsdogs, keras_transfer and cam (fast, no notebook execution)."""
+unit tests for course_utils.data.splits, keras_transfer and cam (fast, no notebook execution)."""
 import os
 from pathlib import Path
 
@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 import course_utils  # noqa: F401  (loads the frameworks in the safe order first)
-from course_utils import catsdogs
-from course_utils.datasets import DataInfo
+from course_utils.data.datasets import DataInfo
+from course_utils.data.splits import SPLITS, make_split
+from course_utils.keras_.models import flatten_length_reference
 
 
 # ------------------------------------------------------------------------------------------------
@@ -43,7 +44,7 @@ def _snapshot(root: Path) -> dict:
 # ------------------------------------------------------------------------------------------------
 def test_split_by_index_skips_bad_files_and_never_touches_the_source(flat):
     before = _snapshot(flat)
-    s = catsdogs.make_split(flat, n_train=4, n_val=3, n_test=2)
+    s = make_split(flat, n_train=4, n_val=3, n_test=2)
     assert _snapshot(flat) == before
     assert s.counts == {"train": {"cat": 4, "dog": 4}, "validation": {"cat": 3, "dog": 3},
                         "test": {"cat": 2, "dog": 2}}
@@ -54,13 +55,13 @@ def test_split_by_index_skips_bad_files_and_never_touches_the_source(flat):
     assert names("validation")[:3] == ["cat.5.jpg", "cat.6.jpg", "cat.7.jpg"]
     assert names("test") == ["cat.8.jpg", "cat.9.jpg", "dog.7.jpg", "dog.8.jpg"]
     assert s.labels["test"] == [0, 0, 1, 1]
-    all_files = sum((s.paths[k] for k in catsdogs.SPLITS), [])
+    all_files = sum((s.paths[k] for k in SPLITS), [])
     assert len(all_files) == len(set(all_files))                     # disjoint splits
 
 
 def test_split_is_idempotent_and_folders_are_written_once(flat, tmp_path):
-    a = catsdogs.make_split(flat, 3, 2, 2)
-    b = catsdogs.make_split(flat, 3, 2, 2)
+    a = make_split(flat, 3, 2, 2)
+    b = make_split(flat, 3, 2, 2)
     assert a.paths == b.paths and a.labels == b.labels
     dest = tmp_path / "small"
     assert a.write_folders(dest) == 14
@@ -71,16 +72,16 @@ def test_split_is_idempotent_and_folders_are_written_once(flat, tmp_path):
 
 
 def test_split_reports_shortfall_and_rejects_bad_input(flat, tmp_path):
-    s = catsdogs.make_split(flat, 8, 3, 3)
+    s = make_split(flat, 8, 3, 3)
     assert s.counts["test"]["cat"] == 0 and s.counts["test"]["dog"] == 1
     assert any("fewer clean images" in n for n in s.notes)
     with pytest.raises(ValueError):
-        catsdogs.make_split(flat, -1, 2, 2)
+        make_split(flat, -1, 2, 2)
     with pytest.raises(FileNotFoundError):
-        catsdogs.make_split(tmp_path / "missing")
+        make_split(tmp_path / "missing")
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="neither"):
-        catsdogs.make_split(tmp_path / "empty")
+        make_split(tmp_path / "empty")
 
 
 def test_split_of_cats_and_dogs_filtered_carves_test_from_validation(tmp_path):
@@ -90,7 +91,7 @@ def test_split_of_cats_and_dogs_filtered_carves_test_from_validation(tmp_path):
             _jpg(root / "train" / c / f"{c[:-1]}.{i}.jpg")
         for i in range(100, 106):
             _jpg(root / "validation" / c / f"{c[:-1]}.{i}.jpg")
-    s = catsdogs.make_split(root, 4, 3, 3)
+    s = make_split(root, 4, 3, 3)
     assert s.layout == "folders"
     assert s.counts == {"train": {"cat": 4, "dog": 4}, "validation": {"cat": 3, "dog": 3},
                         "test": {"cat": 3, "dog": 3}}
@@ -99,20 +100,20 @@ def test_split_of_cats_and_dogs_filtered_carves_test_from_validation(tmp_path):
 
 
 def test_flatten_length_reference():
-    assert catsdogs.flatten_length_reference(150) == 7 * 7 * 128
-    assert catsdogs.flatten_length_reference(96) == 4 * 4 * 128
+    assert flatten_length_reference(150) == 7 * 7 * 128
+    assert flatten_length_reference(96) == 4 * 4 * 128
     with pytest.raises(ValueError):
-        catsdogs.flatten_length_reference(20)
+        flatten_length_reference(20)
 
 
 def test_flatten_length_matches_the_shared_architecture():
-    from course_utils.architectures import cats_dogs_scratch_cnn
-
     import keras
+
+    from course_utils.keras_.models import cats_dogs_scratch_cnn
 
     model = cats_dogs_scratch_cnn(96)
     flatten = next(layer for layer in model.layers if isinstance(layer, keras.layers.Flatten))
-    assert flatten.output.shape[-1] == catsdogs.flatten_length_reference(96)
+    assert flatten.output.shape[-1] == flatten_length_reference(96)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -131,27 +132,33 @@ def _toy_base():
 
 
 def test_unfreeze_from_unfreezes_the_block_and_the_tutorial_loop_does_not():
-    from course_utils import keras_transfer as kt
+    from course_utils.keras_.transfer import (
+        backbone_name_of,
+        tutorial_unfreeze,
+        unfreeze_from,
+    )
 
     base = _toy_base()
-    assert kt.tutorial_unfreeze(base, "block5_conv1") == ["block5_conv1"]
-    assert kt.unfreeze_from(base, "block5_conv1") == ["block5_conv1", "block5_conv2", "block5_conv3"]
+    assert tutorial_unfreeze(base, "block5_conv1") == ["block5_conv1"]
+    assert unfreeze_from(base, "block5_conv1") == ["block5_conv1", "block5_conv2", "block5_conv3"]
     assert not base.get_layer("block4_conv1").trainable and base.get_layer("block5_pool").trainable
     with pytest.raises(ValueError):
-        kt.unfreeze_from(base, "no_such_layer")
-    assert kt.backbone_name_of(base) == "vgg16"
+        unfreeze_from(base, "no_such_layer")
+    assert backbone_name_of(base) == "vgg16"
 
 
 def test_preprocessing_layers_match_keras_applications():
     import keras
 
-    from course_utils import keras_transfer as kt
+    from course_utils.keras_.transfer import (
+        preprocessing_layer,
+    )
 
     x = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype("float32")
-    vgg = kt.preprocessing_layer("vgg16")(x)
+    vgg = preprocessing_layer("vgg16")(x)
     ref = keras.applications.vgg16.preprocess_input(x.copy())
     assert np.allclose(np.asarray(vgg), ref, atol=1e-3)
-    mob = kt.preprocessing_layer("mobilenet_025")(x)
+    mob = preprocessing_layer("mobilenet_025")(x)
     assert np.allclose(np.asarray(mob), keras.applications.mobilenet.preprocess_input(x.copy()), atol=1e-5)
 
 
@@ -163,25 +170,34 @@ class _NoWeightsRun:
 
 
 def test_load_backbone_falls_back_to_random_weights_loudly(capsys):
-    from course_utils import keras_transfer as kt
+    from course_utils.keras_.transfer import (
+        build_base,
+        load_backbone,
+    )
 
-    bb = kt.load_backbone(_NoWeightsRun(), 32)
+    bb = load_backbone(_NoWeightsRun(), 32)
     assert bb.name == "mobilenet_025" and bb.weights_source == "random" and bb.weights_path is None
     assert "RANDOM WEIGHTS" in capsys.readouterr().out
     assert bb.output_shape == (1, 1, 256)
     with pytest.raises(ValueError):
-        kt.load_backbone(_NoWeightsRun(), 32, backbone="resnet")
+        load_backbone(_NoWeightsRun(), 32, backbone="resnet")
     with pytest.raises(ValueError):
-        kt.build_base("vgg16", 16)
+        build_base("vgg16", 16)
 
 
 def test_frozen_model_trains_only_the_head():
-    from course_utils import keras_transfer as kt
+    from course_utils.keras_.transfer import (
+        count_trainable,
+        find_base,
+        frozen_base_model,
+        keras_augmentation,
+        load_backbone,
+    )
 
-    bb = kt.load_backbone(_NoWeightsRun(), 32)
-    model = kt.frozen_base_model(bb, kt.keras_augmentation(seed=0))
-    assert kt.count_trainable(model)[0] == 4          # two Dense layers: kernel + bias each
-    assert kt.find_base(model) is bb.model
+    bb = load_backbone(_NoWeightsRun(), 32)
+    model = frozen_base_model(bb, keras_augmentation(seed=0))
+    assert count_trainable(model)[0] == 4          # two Dense layers: kernel + bias each
+    assert find_base(model) is bb.model
 
 
 # ------------------------------------------------------------------------------------------------
@@ -189,16 +205,16 @@ def test_frozen_model_trains_only_the_head():
 # ------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def gap_model():
-    from course_utils.architectures import cats_dogs_gap_cnn
-
     import keras
+
+    from course_utils.keras_.models import cats_dogs_gap_cnn
 
     keras.utils.set_random_seed(1)
     return cats_dogs_gap_cnn(32)
 
 
 def test_cam_matches_the_hand_computation_and_gradcam(gap_model):
-    from course_utils import cam
+    from course_utils.keras_ import cam
 
     x = np.random.default_rng(0).uniform(0, 1, (3, 32, 32, 3)).astype("float32")
     feats, probs = cam.cam_model(gap_model).predict(x, verbose=0)
@@ -217,10 +233,14 @@ def test_cam_matches_the_hand_computation_and_gradcam(gap_model):
 
 
 def test_gradcam_works_through_a_nested_base_where_the_naive_recipe_fails():
-    from course_utils import cam, keras_transfer as kt
+    from course_utils.keras_ import cam
+    from course_utils.keras_.transfer import (
+        frozen_base_model,
+        load_backbone,
+    )
 
-    bb = kt.load_backbone(_NoWeightsRun(), 64)
-    model = kt.frozen_base_model(bb)
+    bb = load_backbone(_NoWeightsRun(), 64)
+    model = frozen_base_model(bb)
     nested, layer = cam.find_last_conv(model)
     assert nested == bb.model.name and layer == "conv_pw_13_relu"
     with pytest.raises(ValueError):
@@ -233,7 +253,7 @@ def test_gradcam_works_through_a_nested_base_where_the_naive_recipe_fails():
 
 
 def test_normalize_and_peak_checks():
-    from course_utils import cam
+    from course_utils.keras_ import cam
 
     flat_map = np.zeros((1, 4, 4))
     assert cam.peak_inside(flat_map) == [False]
@@ -300,14 +320,18 @@ def test_notebook_12_keras_metrics(notebook_metrics):
 def test_extract_features_keeps_labels_aligned_on_a_shuffled_dataset():
     import tensorflow as tf
 
-    from course_utils import keras_transfer as kt
+    from course_utils.keras_.transfer import (
+        base_extractor,
+        extract_features,
+        load_backbone,
+    )
 
-    bb = kt.load_backbone(_NoWeightsRun(), 32)
+    bb = load_backbone(_NoWeightsRun(), 32)
     x = np.stack([np.full((32, 32, 3), 255.0 * (i % 2), "float32") for i in range(24)])
     y = np.arange(24) % 2
     ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(24, seed=0, reshuffle_each_iteration=True).batch(5)
-    feats, labels = kt.extract_features(bb, ds)
-    ref = np.asarray(kt.base_extractor(bb)(x[:2], training=False))   # features of a black and a white image
+    feats, labels = extract_features(bb, ds)
+    ref = np.asarray(base_extractor(bb)(x[:2], training=False))   # features of a black and a white image
     for f, lab in zip(feats, labels):
         assert np.allclose(f, ref[lab], atol=1e-4)
 
@@ -315,7 +339,7 @@ def test_extract_features_keeps_labels_aligned_on_a_shuffled_dataset():
 def test_gradcam_uses_logits_so_saturated_predictions_still_get_a_map(gap_model):
     import keras
 
-    from course_utils import cam
+    from course_utils.keras_ import cam
 
     sat = keras.models.clone_model(gap_model)
     sat.set_weights(gap_model.get_weights())

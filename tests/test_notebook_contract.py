@@ -8,10 +8,10 @@ import jupytext
 import nbformat
 import pytest
 
-from course_utils import profiles
-from course_utils.badges import install_line
-from course_utils.config import colab_badge
-from course_utils.runner import toc_notebooks
+from course_utils.setup import profiles
+from course_utils.setup.config import colab_badge
+from course_utils.tools.badges import install_line
+from course_utils.tools.runner import toc_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 NB = ROOT / "notebooks"

@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.cli import main
+from course_utils.tools.cli import main
 
 
 def _notebook(path: Path, body: str):
@@ -52,7 +52,7 @@ def test_cli_doctor_reports_cache_and_mirrors(capsys, monkeypatch, tmp_path):
 
 
 def test_unknown_notebook_is_a_clear_error():
-    from course_utils.runner import resolve_notebook
+    from course_utils.tools.runner import resolve_notebook
 
     with pytest.raises(FileNotFoundError, match="no single notebook"):
         resolve_notebook("99_nothing")
@@ -60,7 +60,7 @@ def test_unknown_notebook_is_a_clear_error():
 
 
 def test_relative_data_folders_keep_their_meaning_inside_kernels(monkeypatch, tmp_path):
-    from course_utils.config import absolutize_env
+    from course_utils.setup.config import absolutize_env
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COURSE_DATA_MIRROR", "../mirror https://example.org/mirror")

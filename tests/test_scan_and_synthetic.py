@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from course_utils.scan import scan_flat, scan_folder
+from course_utils.data.scan import scan_flat, scan_folder
 
 
 def _tree_digest(root: Path) -> dict:
@@ -55,7 +55,7 @@ def test_scanner_reports_each_kind_of_bad_file_and_converts_modes(messy_folder):
 
 
 def test_the_course_markers_are_not_reported_as_bad_files(tmp_path, monkeypatch):
-    from course_utils.datasets import synthetic_dataset
+    from course_utils.data.datasets import synthetic_dataset
 
     monkeypatch.setenv("COURSE_DATA_HOME", str(tmp_path))
     rep = scan_folder(synthetic_dataset("flowers5", seed=0, size=3))
@@ -84,7 +84,7 @@ def test_flat_scan_reads_labels_from_names(tmp_path):
 def test_cli_scan_prints_json(messy_folder, capsys):
     import json
 
-    from course_utils.cli import main
+    from course_utils.tools.cli import main
 
     assert main(["data", "scan", str(messy_folder), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -94,8 +94,8 @@ def test_cli_scan_prints_json(messy_folder, capsys):
 @pytest.mark.parametrize("name", ["mnist", "cifar10", "monkeypox_msld", "breast_histopathology_idc", "dogs_vs_cats",
                                   "cats_and_dogs_filtered", "flowers5", "flowers102", "hymenoptera"])
 def test_synthetic_data_is_deterministic_by_seed(tmp_path, monkeypatch, name):
-    from course_utils import synthetic
-    from course_utils.manifest import get
+    from course_utils.data import synthetic
+    from course_utils.data.manifest import get
 
     m = get(name)
     a, b, c = (tmp_path / x for x in "abc")
@@ -109,7 +109,7 @@ def test_synthetic_data_is_deterministic_by_seed(tmp_path, monkeypatch, name):
 def test_synthetic_cifar10_is_learnable_above_chance(tmp_path, monkeypatch):
     from sklearn.linear_model import LogisticRegression
 
-    from course_utils.datasets import get_dataset, load_cifar10
+    from course_utils.data.datasets import get_dataset, load_cifar10
 
     monkeypatch.setenv("COURSE_DATA_HOME", str(tmp_path))
     info = get_dataset("cifar10", data_source="synthetic", seed=0, synthetic_size=40)
@@ -124,7 +124,7 @@ def test_synthetic_mnist_loads_with_torchvision_and_is_learnable(tmp_path):
     torchvision = pytest.importorskip("torchvision")
     from sklearn.linear_model import LogisticRegression
 
-    from course_utils import synthetic
+    from course_utils.data import synthetic
 
     synthetic.make("mnist", tmp_path, seed=0, classes=[str(i) for i in range(10)], size=60)
     train = torchvision.datasets.MNIST(tmp_path, train=True)

@@ -11,10 +11,9 @@ Taught in 07_monkeypox_classifier (the cache / shuffle / map / prefetch pipeline
 """
 from __future__ import annotations
 
-
 import numpy as np
 
-from .scan import load_rgb
+from course_utils.data.scan import load_rgb
 
 
 def load_image_array(path, image_size: int) -> np.ndarray:
@@ -28,15 +27,6 @@ def load_images(paths, image_size: int) -> np.ndarray:
     """Many images into one uint8 array (N, H, W, 3): small datasets fit in memory."""
     return np.stack([load_image_array(p, image_size).astype(np.uint8) for p in paths]) if len(paths) else \
         np.zeros((0, image_size, image_size, 3), np.uint8)
-
-
-def keras_like_split(n: int, validation_split: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices ``(train, validation)`` the way ``image_dataset_from_directory`` splits: shuffle the
-    file list with ``seed``, then the last ``validation_split`` fraction is validation."""
-    rng = np.random.RandomState(seed)
-    order = rng.permutation(n)
-    n_val = int(validation_split * n)
-    return np.sort(order[: n - n_val]), np.sort(order[n - n_val:])
 
 
 def make_dataset(paths, labels, image_size: int, batch_size: int, shuffle: bool = False, seed: int = 0,
@@ -90,32 +80,3 @@ def labels_and_probabilities(model, dataset):
     return np.concatenate(ys), np.concatenate(probs)
 
 
-def group_split(groups, fractions=(0.7, 0.15, 0.15), seed: int = 0, labels=None):
-    """Split items so that every group (patient) lands in exactly one of train/validation/test.
-
-    Groups are shuffled with ``seed`` and assigned greedily until each split holds about its
-    fraction of the *items*. With ``labels``, groups are assigned per majority label so each split
-    keeps both classes. Returns three sorted index arrays. Taught in 07 and 08 (leakage).
-    """
-    groups = np.asarray(groups)
-    rng = np.random.default_rng(seed)
-    uniq = np.array(sorted(set(groups.tolist())))
-    out = [[], [], []]
-    strata = [uniq]
-    if labels is not None:
-        labels = np.asarray(labels)
-        major = {g: np.bincount(labels[groups == g]).argmax() for g in uniq}
-        strata = [np.array([g for g in uniq if major[g] == k]) for k in sorted(set(major.values()))]
-    for stratum in strata:
-        stratum = stratum[rng.permutation(len(stratum))]
-        sizes = {g: int((groups == g).sum()) for g in stratum}
-        total = sum(sizes.values())
-        filled = [0, 0, 0]
-        for g in stratum:
-            # the split furthest below its target share gets the next group
-            need = [fractions[i] * total - filled[i] for i in range(3)]
-            i = int(np.argmax(need))
-            out[i].append(g)
-            filled[i] += sizes[g]
-    idx = [np.sort(np.flatnonzero(np.isin(groups, np.array(o, dtype=groups.dtype)))) for o in out]
-    return tuple(idx)

@@ -9,14 +9,14 @@ import yaml
 
 
 def _doctor(args) -> int:
-    from .doctor import doctor_report
+    from course_utils.tools.doctor import doctor_report
 
     print(doctor_report())
     return 0
 
 
 def _run(args) -> int:
-    from .runner import run_notebooks
+    from course_utils.tools.runner import run_notebooks
 
     params = {name: yaml.safe_load(value) for name, value in (args.param or [])}
     rows = run_notebooks(args.notebooks or None, profile=args.profile, data_source=args.data_source,
@@ -29,9 +29,9 @@ def _run(args) -> int:
 
 
 def _data(args) -> int:
-    from . import manifest
-    from .fetch import cached_dataset, fetch, verify
-    from .scan import scan_folder
+    from course_utils.data import manifest
+    from course_utils.data.fetch import cached_dataset, fetch, verify
+    from course_utils.data.scan import scan_folder
 
     if args.action == "list":
         for name, m in manifest.load_all().items():
@@ -54,7 +54,7 @@ def _data(args) -> int:
         return 0 if all(r["ok"] for r in rows) else 1
     elif args.action == "path":
         m = manifest.get(args.name)
-        from .fetch import _downloads
+        from course_utils.data.fetch import _downloads
 
         path = cached_dataset(args.name) if m.kind == "dataset" else _downloads(args.name) / m.files[0].name
         if not path or not path.exists():
@@ -66,8 +66,8 @@ def _data(args) -> int:
 
 
 def _badges(args) -> int:
-    from .badges import fix_notebooks
-    from .runner import NOTEBOOK_DIR
+    from course_utils.tools.badges import fix_notebooks
+    from course_utils.tools.runner import NOTEBOOK_DIR
 
     for path in fix_notebooks(NOTEBOOK_DIR):
         print(f"updated {path.name}")
@@ -75,7 +75,7 @@ def _badges(args) -> int:
 
 
 def _results(args) -> int:
-    from .results_page import update_readme, write_results_page
+    from course_utils.tools.results_page import update_readme, write_results_page
 
     print(write_results_page(args.metrics_dir, args.dest))
     if args.readme:

@@ -22,8 +22,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import manifest as _manifest
-from .config import data_home, mirrors
+from course_utils.data import manifest as _manifest
+from course_utils.setup.config import data_home, mirrors
 
 COMPLETE_MARKER = ".course-complete.json"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import REPO_ROOT, absolutize_env
+from course_utils.setup.config import REPO_ROOT, absolutize_env
 
 NOTEBOOK_DIR = (REPO_ROOT or Path.cwd()) / "notebooks"
 

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import manifest
-from .config import data_home, data_roots, mirrors
-from .env import describe_machine, library_versions
+from course_utils.data import manifest
+from course_utils.setup.config import data_home, data_roots, mirrors
+from course_utils.setup.env import describe_machine, library_versions
 
 
 def mirror_status() -> list[dict]:
     """For each manifest: is it cached, in a mirror folder, or only at its origin?"""
-    from .fetch import _downloads, cached_dataset
+    from course_utils.data.fetch import _downloads, cached_dataset
 
     rows = []
     for name, m in manifest.load_all().items():

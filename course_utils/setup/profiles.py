@@ -189,7 +189,7 @@ def resolve_profile_name(profile: str | None, has_gpu: bool) -> tuple[str, str]:
 def settings_for(notebook: str, profile: str, overrides: dict | None = None) -> dict:
     """The resolved settings of ``notebook`` under ``profile``; non-None overrides win."""
     if notebook not in TABLE:
-        raise ProfileError(f"notebook {notebook!r} has no entry in course_utils.profiles.TABLE "
+        raise ProfileError(f"notebook {notebook!r} has no entry in course_utils.setup.profiles.TABLE "
                            f"(known: {', '.join(TABLE)}).")
     if profile not in PROFILE_NAMES:
         raise ProfileError(f"profile {profile!r} is not one of {PROFILE_NAMES}.")

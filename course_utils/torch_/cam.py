@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from course_utils.cam import _normalize
+
 
 def grad_cam(model, layer, x, class_idx: int | None = None):
     """Grad-CAM of one image ``x`` (1, 3, H, W) for ``class_idx`` (default: the predicted class).
@@ -74,7 +76,7 @@ def gap_cam(model, x, class_idx: int | None = None):
     :func:`grad_cam`."""
     import torch
 
-    from .torch_transfer import classifier_layer, feature_maps
+    from course_utils.torch_.transfer import classifier_layer, feature_maps
 
     model.eval()
     head = classifier_layer(model)
@@ -85,26 +87,6 @@ def gap_cam(model, x, class_idx: int | None = None):
         class_idx = int(logits.argmax(1))
     cam = class_activation_map(fmap[0].cpu(), head.weight.detach().cpu(), class_idx)
     return cam, class_idx, torch.softmax(logits, 1)[0].cpu().numpy()
-
-
-def _normalize(cam: np.ndarray) -> np.ndarray:
-    cam = cam.astype(np.float32) - cam.min()
-    return cam / cam.max() if cam.max() > 0 else cam
-
-
-def upsample(cam: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A map resized bilinearly to ``size`` = (height, width)."""
-    import torch
-
-    t = torch.as_tensor(cam, dtype=torch.float32)[None, None]
-    return torch.nn.functional.interpolate(t, size=size, mode="bilinear", align_corners=False)[0, 0].numpy()
-
-
-def peak(cam: np.ndarray, size: tuple[int, int] | None = None) -> tuple[int, int]:
-    """``(row, col)`` of the map's maximum, in the coordinates of an image of ``size`` if given."""
-    m = upsample(cam, size) if size is not None else cam
-    r, c = np.unravel_index(int(np.argmax(m)), m.shape)
-    return int(r), int(c)
 
 
 def last_conv_block(model):

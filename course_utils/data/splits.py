@@ -1,4 +1,7 @@
-"""The small cats-vs-dogs dataset of Deep Learning with Python, built from Kaggle's flat
+"""Splitting datasets: the cats-vs-dogs split (09-12), group-aware (patient) splits (08) and the
+index split Keras makes with ``validation_split`` (07).
+
+The small cats-vs-dogs dataset of Deep Learning with Python, built from Kaggle's flat
 ``train/`` folder (``cat.N.jpg``, ``dog.N.jpg``). Taught in 09_cats_vs_dogs_augmentation; used by
 the Keras halves of 10, 11 and 12.
 
@@ -19,7 +22,9 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .scan import BadFile, check_image
+import numpy as np
+
+from course_utils.data.scan import BadFile, check_image
 
 CLASSES = ("cat", "dog")          # label 0 = cat, 1 = dog (alphabetical, as Keras would order them)
 SPLITS = ("train", "validation", "test")
@@ -184,8 +189,8 @@ def get_cats_dogs(run, data_dir=None, per_class: int | None = None):
     ``cats_and_dogs_filtered`` (no Kaggle account needed); then, with ``data_source='auto'``,
     the synthetic stand-in with its banner. Returns ``(DataInfo, name)``.
     """
-    from .datasets import get_dataset
-    from .fetch import DataUnavailable
+    from course_utils.data.datasets import get_dataset
+    from course_utils.data.fetch import DataUnavailable
 
     if data_dir is not None or run.data_source == "synthetic":
         return run.get_data("dogs_vs_cats", data_dir=data_dir, synthetic_size=per_class), "dogs_vs_cats"
@@ -211,12 +216,41 @@ def load_split(run, data_dir=None, check_pixels: bool = True):
     return split
 
 
-def flatten_length_reference(image_size: int) -> int:
-    """Reference answer of 09's exercise: how many values ``Flatten`` receives in the scratch CNN
-    (4 blocks of valid 3x3 conv, -2 pixels, then 2x2 max-pool, halving and rounding down; 128 maps)."""
-    s = int(image_size)
-    for _ in range(4):
-        s = (s - 2) // 2
-    if s < 1:
-        raise ValueError(f"{image_size}x{image_size} is too small for the scratch CNN's four conv-pool blocks")
-    return s * s * 128
+def keras_like_split(n: int, validation_split: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train, validation)`` the way ``image_dataset_from_directory`` splits: shuffle the
+    file list with ``seed``, then the last ``validation_split`` fraction is validation."""
+    rng = np.random.RandomState(seed)
+    order = rng.permutation(n)
+    n_val = int(validation_split * n)
+    return np.sort(order[: n - n_val]), np.sort(order[n - n_val:])
+
+
+def group_split(groups, fractions=(0.7, 0.15, 0.15), seed: int = 0, labels=None):
+    """Split items so that every group (patient) lands in exactly one of train/validation/test.
+
+    Groups are shuffled with ``seed`` and assigned greedily until each split holds about its
+    fraction of the *items*. With ``labels``, groups are assigned per majority label so each split
+    keeps both classes. Returns three sorted index arrays. Taught in 07 and 08 (leakage).
+    """
+    groups = np.asarray(groups)
+    rng = np.random.default_rng(seed)
+    uniq = np.array(sorted(set(groups.tolist())))
+    out = [[], [], []]
+    strata = [uniq]
+    if labels is not None:
+        labels = np.asarray(labels)
+        major = {g: np.bincount(labels[groups == g]).argmax() for g in uniq}
+        strata = [np.array([g for g in uniq if major[g] == k]) for k in sorted(set(major.values()))]
+    for stratum in strata:
+        stratum = stratum[rng.permutation(len(stratum))]
+        sizes = {g: int((groups == g).sum()) for g in stratum}
+        total = sum(sizes.values())
+        filled = [0, 0, 0]
+        for g in stratum:
+            # the split furthest below its target share gets the next group
+            need = [fractions[i] * total - filled[i] for i in range(3)]
+            i = int(np.argmax(need))
+            out[i].append(g)
+            filled[i] += sizes[g]
+    idx = [np.sort(np.flatnonzero(np.isin(groups, np.array(o, dtype=groups.dtype)))) for o in out]
+    return tuple(idx)

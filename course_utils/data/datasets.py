@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import manifest as _manifest
-from . import synthetic as _synthetic
-from .config import data_home, data_roots
-from .fetch import DataUnavailable, fetch
+from course_utils.data import manifest as _manifest
+from course_utils.data import synthetic as _synthetic
+from course_utils.data.fetch import DataUnavailable, fetch
+from course_utils.setup.config import data_home, data_roots
 
 DATA_SOURCES = ("auto", "real", "synthetic")
 
@@ -173,7 +173,7 @@ def _cifar_arrays_from_folders(root: Path, pick):
     files to decode (sub-sampling before decoding, not after)."""
     from PIL import Image
 
-    from .scan import scan_folder
+    from course_utils.data.scan import scan_folder
 
     out = []
     for split in ("train", "test"):

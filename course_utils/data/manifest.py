@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import yaml
 
-from .config import manifest_dir
+from course_utils.setup.config import manifest_dir
 
 KINDS = ("dataset", "weights")
 ACCESS = ("download", "kaggle", "package")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .runner import _fmt
+from course_utils.tools.runner import _fmt
 
 HEADER = """# Results
 
@@ -39,7 +39,7 @@ def _machine(doc: dict) -> str:
 
 
 def _rows(metrics_dir: Path) -> list[dict]:
-    from .runner import toc_notebooks
+    from course_utils.tools.runner import toc_notebooks
 
     rows = []
     for stem in toc_notebooks():
@@ -55,7 +55,7 @@ README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 def update_readme(metrics_dir: Path, readme: Path, headline: int = 5) -> str:
     """Replace the table between the results markers of README with the first ``headline``
     metrics each notebook promises (``profiles.METRIC_KEYS``), read from the metrics files."""
-    from .profiles import METRIC_KEYS
+    from course_utils.setup.profiles import METRIC_KEYS
 
     lines = [README_START, "", "| notebook | profile | data | headline metrics | time |", "|---|---|---|---|---|"]
     for r in _rows(metrics_dir):

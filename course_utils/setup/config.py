@@ -13,7 +13,7 @@ REPO_URL = "https://github.com/cnn-course/cnn-image-classification"
 REPO_BRANCH = "main"
 
 #: The repository checkout this package was imported from (None when installed from a wheel).
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # course_utils/
 _REPO_ROOT = PACKAGE_DIR.parent
 REPO_ROOT: Path | None = _REPO_ROOT if (_REPO_ROOT / "pyproject.toml").exists() else None
 

@@ -3,7 +3,7 @@
 Taught in 07_monkeypox_classifier (early stopping, best-validation checkpoint, learning-rate
 schedules, class weights, epoch timing); reused by 08 and the Keras notebooks 09-12.
 
-    from course_utils.keras_train import fit
+    from course_utils.keras_.train import fit
     result = fit(model, train_ds, val_ds, epochs=15, learning_rate=1e-3,
                  checkpoint_path=run.path("best.keras"), patience=4,
                  lr_schedule="exponential", class_weight=balanced_class_weights(y_train))

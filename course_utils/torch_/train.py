@@ -49,15 +49,6 @@ def accuracy(logits, targets) -> float:
     return (logits.argmax(dim=1) == targets).float().mean().item()
 
 
-def make_loader(dataset, batch_size: int, shuffle: bool = False, seed: int = 0, num_workers: int = 0):
-    """A ``DataLoader`` whose shuffling order depends only on ``seed`` (reproducible runs)."""
-    import torch
-    from torch.utils.data import DataLoader
-
-    gen = torch.Generator().manual_seed(int(seed))
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=gen, num_workers=num_workers)
-
-
 def progress_bar(iterable, total=None, desc="", disable=False):
     """A text tqdm bar on stdout, refreshed at most every 10 s (few lines in a saved notebook)."""
     import sys
@@ -261,3 +252,29 @@ def predict(model, loader, device) -> tuple[np.ndarray, np.ndarray]:
     if not probs:
         raise ValueError("predict() got an empty loader")
     return np.concatenate(probs), np.concatenate(labels)
+
+
+def train_classifier_steps(model, x, y, steps: int, batch_size: int = 64, lr: float = 0.05, seed: int = 0,
+                           log_every: int = 10) -> list[float]:
+    """Train ``model`` with SGD (momentum 0.9) on tensors ``x, y`` for ``steps`` mini-batches drawn
+    with a fixed generator; return the training loss every ``log_every`` steps (the mean of the
+    losses since the last log). Used for the plain-vs-residual comparison in 05."""
+    import torch
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=0.0)
+    model.train()
+    losses, acc = [], []
+    n = x.shape[0]
+    for step in range(steps):
+        idx = torch.randint(0, n, (min(batch_size, n),), generator=g)
+        loss = F.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        acc.append(loss.item())
+        if (step + 1) % log_every == 0 or step == steps - 1:
+            losses.append(float(np.mean(acc)))
+            acc = []
+    return losses

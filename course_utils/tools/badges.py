@@ -1,5 +1,5 @@
 """Keep every notebook's "Open in Colab" badge and Colab install line pointing at
-:data:`course_utils.config.REPO_URL` (``python -m course_utils badges``).
+:data:`course_utils.setup.config.REPO_URL` (``python -m course_utils badges``).
 
 The URL is configured once, in ``config.py``; Markdown cannot call Python, so this rewrites the
 two lines in each notebook's ``.py`` and ``.ipynb`` from it, and the tests check they match.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .config import REPO_URL, colab_badge
+from course_utils.setup.config import REPO_URL, colab_badge
 
 BADGE_RX = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)")
 INSTALL_RX = re.compile(r'%pip install -q "course-utils\[torch,tf\] @ git\+[^"]*"')

@@ -1,0 +1,1 @@
+"""Maintainer tools: the notebook runner, the command line, the doctor, badges and the results page."""
