@@ -27,13 +27,14 @@ run: install
 	$(PY) -m course_utils run --profile $(PROFILE) --output-dir $(OUT)
 	$(MAKE) book
 
-## The test suite (what CI runs): unit tests, every notebook in smoke through nbval, the book.
+## The test suite (what CI runs): every notebook in smoke through nbval, then the unit tests, the
+## checks on the metrics of those smoke runs, the checks on stored outputs and the book.
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 notebooks tests
 
-## Unit tests only (seconds).
+## The fast layer only: unit tests, no notebook execution, no stored outputs (about a minute).
 test-fast: install
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest tests/unit
 
 lab: install
 	$(VENV)/bin/jupyter lab notebooks/

@@ -1,26 +1,65 @@
-"""Class activation maps after the framework: normalize, upsample and locate the peak of a map
-(12). Both the Keras and the PyTorch CAM code use these."""
+"""Class activation maps after the framework (12): scale maps to [0, 1], resize them to the image,
+and find their peak. Written once, in NumPy; the Keras (:mod:`course_utils.keras_.cam`) and PyTorch
+(:mod:`course_utils.torch_.cam`) CAM code and :func:`course_utils.plots.overlay_heatmap` use it."""
 
 from __future__ import annotations
 
 import numpy as np
 
 
-def _normalize(cam: np.ndarray) -> np.ndarray:
-    cam = cam.astype(np.float32) - cam.min()
-    return cam / cam.max() if cam.max() > 0 else cam
+def normalize_maps(maps, relu: bool = True) -> np.ndarray:
+    """Scale each map (one ``(h, w)`` map or a batch ``(N, h, w)``) to [0, 1].
+
+    With ``relu`` (Grad-CAM) negative evidence is cut to 0 first and an all-negative map stays 0;
+    without (CAM, as in the paper) the map's min goes to 0 and its max to 1."""
+    maps = np.asarray(maps, dtype=np.float32)
+    if maps.ndim == 2:
+        return normalize_maps(maps[None], relu)[0]
+    shape = (-1,) + (1,) * (maps.ndim - 1)
+    if relu:
+        maps = np.maximum(maps, 0)
+        top = maps.reshape(len(maps), -1).max(axis=1).reshape(shape)
+        return maps / np.where(top > 0, top, 1)
+    flat = maps.reshape(len(maps), -1)
+    lo, hi = flat.min(axis=1).reshape(shape), flat.max(axis=1).reshape(shape)
+    return (maps - lo) / np.where(hi > lo, hi - lo, 1)
 
 
-def upsample(cam: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A map resized bilinearly to ``size`` = (height, width)."""
-    import torch
+def _resize_axis(n_in: int, n_out: int):
+    # bilinear with half-pixel centres (PyTorch's align_corners=False, TensorFlow's default)
+    src = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
+    lo = np.floor(src).astype(int)
+    hi = np.minimum(lo + 1, n_in - 1)
+    return lo, hi, (src - lo).astype(np.float32)
 
-    t = torch.as_tensor(cam, dtype=torch.float32)[None, None]
-    return torch.nn.functional.interpolate(t, size=size, mode="bilinear", align_corners=False)[0, 0].numpy()
+
+def upsample(maps, size) -> np.ndarray:
+    """Bilinear resize of one ``(h, w)`` map or a batch ``(N, h, w)`` to ``size`` = H or (H, W)."""
+    maps = np.asarray(maps, dtype=np.float32)
+    if maps.ndim == 2:
+        return upsample(maps[None], size)[0]
+    H, W = (size, size) if np.isscalar(size) else tuple(size)
+    r0, r1, wr = _resize_axis(maps.shape[1], H)
+    c0, c1, wc = _resize_axis(maps.shape[2], W)
+    rows = maps[:, r0] * (1 - wr)[None, :, None] + maps[:, r1] * wr[None, :, None]
+    return rows[:, :, c0] * (1 - wc) + rows[:, :, c1] * wc
 
 
-def peak(cam: np.ndarray, size: tuple[int, int] | None = None) -> tuple[int, int]:
-    """``(row, col)`` of the map's maximum, in the coordinates of an image of ``size`` if given."""
-    m = upsample(cam, size) if size is not None else cam
+def peak(cam, size=None) -> tuple[int, int]:
+    """``(row, col)`` of a map's maximum, in the coordinates of an image of ``size`` if given."""
+    m = upsample(cam, size) if size is not None else np.asarray(cam)
     r, c = np.unravel_index(int(np.argmax(m)), m.shape)
     return int(r), int(c)
+
+
+def peak_inside(maps, margin: int = 0) -> list[bool]:
+    """For each map: is it finite and non-constant, with its maximum at least ``margin`` pixels
+    inside the image? A sanity check: a broken map is all NaN or flat."""
+    out = []
+    for m in np.asarray(maps):
+        if not np.all(np.isfinite(m)) or np.ptp(m) <= 0:
+            out.append(False)
+            continue
+        r, c = np.unravel_index(int(np.argmax(m)), m.shape)
+        out.append(bool(margin <= r < m.shape[0] - margin and margin <= c < m.shape[1] - margin))
+    return out

@@ -121,7 +121,7 @@ from course_utils.tools.doctor import mirror_status
 
 status = pd.DataFrame(mirror_status()).set_index("name")
 status["title"] = [manifest.get(n).title for n in status.index]
-status
+display(status)
 
 # %% [markdown]
 # ## 5. Pre-fetching (optional)
@@ -135,7 +135,7 @@ from course_utils.data.fetch import fetch
 
 fetched = {}
 if cfg.prefetch:
-    for name, m in manifest.load_all().items():
+    for name in manifest.load_all():
         try:
             fetched[name] = fetch(name).source
         except Exception as err:

@@ -175,7 +175,7 @@ linear.plot_forward_diagram();
 # %%
 from course_utils.data.datasets import CIFAR10_CLASSES as classes
 from course_utils.data.datasets import load_cifar10
-from course_utils.plots import show_images
+from course_utils.plots import plot_loss_curves, show_images
 
 info = run.get_data("cifar10", data_dir=data_dir)
 x_all, y_all, x_test, y_test = load_cifar10(info, n_train=cfg.n_train + cfg.n_val, n_test=cfg.n_test, seed=seed)
@@ -340,8 +340,9 @@ print(f"best softmax validation accuracy: {softmax_val_acc:.3f}")
 # learning rate is too large; one still falling steeply at the end means more iterations would help.
 
 # %%
-linear.plot_loss_curves({"SVM (best)": svm_history, "softmax (best)": softmax_history},
-                        title="training loss of the selected models");
+plot_loss_curves({"SVM (best)": svm_history, "softmax (best)": softmax_history}, window=25, log=True,
+                 xlabel="SGD iteration", ylabel="loss (data + regularisation)",
+                 title="training loss of the selected models");
 
 # %% [markdown]
 # Only now, with the hyperparameters fixed, the test split:
@@ -351,7 +352,7 @@ svm_test_acc = svm_model.accuracy(data["X_test"], data["y_test"])
 softmax_test_acc = softmax_model.accuracy(data["X_test"], data["y_test"])
 print(f"SVM:     validation {svm_val_acc:.3f}   test {svm_test_acc:.3f}")
 print(f"softmax: validation {softmax_val_acc:.3f}   test {softmax_test_acc:.3f}")
-print(f"(kNN in 01 reached roughly 0.25-0.30; chance is 0.10)")
+print("(kNN in 01 reached roughly 0.25-0.30; chance is 0.10)")
 
 # %% [markdown]
 # **What to expect.** CS231n, with all 49,000 training images of the official data, reports about 0.39

@@ -76,6 +76,7 @@ cfg = run.cfg
 import keras
 import torch
 import torchvision
+from torch.utils.data import TensorDataset
 
 from course_utils.arch import (
     CATS_DOGS_GAP_SPEC,
@@ -89,6 +90,7 @@ from course_utils.arch import (
 from course_utils.data.datasets import load_cifar10
 from course_utils.keras_.models import cats_dogs_gap_cnn, cats_dogs_scratch_cnn, keras_from_spec, monkeypox_cnn
 from course_utils.plots import plot_loss_curves
+from course_utils.torch_.data import make_loader
 from course_utils.torch_.models import (
     BasicBlock,
     count_params_torch,
@@ -97,7 +99,7 @@ from course_utils.torch_.models import (
     small_resnet,
     torch_from_spec,
 )
-from course_utils.torch_.train import train_classifier_steps
+from course_utils.torch_.train import fit
 
 metrics = {}
 
@@ -382,12 +384,15 @@ for residual in (False, True):
     torch.manual_seed(seed)
     net = small_resnet(n_blocks=n_blocks, width=width, n_classes=10, residual=residual)
     with run.timer(name.split()[0]):
-        curves[name] = train_classifier_steps(net, xt, yt, steps=cfg.depth_experiment_steps,
-                                                batch_size=cfg.depth_experiment_batch, lr=0.05, seed=seed,
-                                                log_every=log_every)
+        batches = make_loader(TensorDataset(xt, yt), cfg.depth_experiment_batch, seed=seed,
+                              n_batches=cfg.depth_experiment_steps)   # the same batches for both networks
+        sgd = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+        history, _ = fit(net, batches, sgd, torch.nn.CrossEntropyLoss(), run.device, eval_every=log_every,
+                         progress=False)
+        curves[name] = history["loss"]   # mean training loss of the last log_every steps
     print(f"{name:22s} {count_params_torch(net):,} parameters | loss {curves[name][0]:.3f} -> "
           f"{curves[name][-1]:.3f} | {run.timings[name.split()[0]]:.0f} s")
-fig = plot_loss_curves(curves, log_every, title=f"CIFAR-10 subset ({len(xt)} images), same layers, same batches")
+fig = plot_loss_curves(curves, every=log_every, title=f"CIFAR-10 subset ({len(xt)} images), same layers, same batches")
 fig.savefig(run.path("05_plain_vs_residual.png"), dpi=80)
 
 # %%

@@ -61,9 +61,9 @@ cfg = run.cfg
 # %% [markdown]
 # ## 1. The device
 #
-# PyTorch never moves anything to a GPU on its own: we pick a `torch.device` once and send the
-# model and every batch to it. `select_device` prefers CUDA (NVIDIA GPUs), then MPS (Apple
-# silicon), then the CPU; `run.device` is what `setup_notebook` detected.
+# PyTorch never moves anything to a GPU on its own: we pick a device once and send the model and
+# every batch to it. `setup_notebook` picked it as `run.device` (`course_utils.setup.env.torch_device`):
+# CUDA (NVIDIA GPUs) if PyTorch sees one, then MPS (Apple silicon), then the CPU.
 
 # %%
 import numpy as np
@@ -72,9 +72,9 @@ from torch import nn
 
 from course_utils.plots import plot_confusion_matrix, plot_history, show_images
 from course_utils.torch_.data import make_loader
-from course_utils.torch_.train import accuracy, evaluate, fit_with_evaluation, predict, select_device
+from course_utils.torch_.train import accuracy, evaluate, fit, predict
 
-device = select_device(run.device)
+device = run.device  # cuda, mps or cpu: chosen once by setup_notebook
 print("training on", device)
 
 # %% [markdown]
@@ -204,16 +204,16 @@ assert abs(my_accuracy(example_logits, example_targets) - 0.75) < 1e-9
 # 3. forward pass, loss, `loss.backward()`, `optimizer.step()`;
 # 4. every `eval_every` batches: `model.eval()` and `torch.no_grad()` for the test set, then back to training.
 #
-# The loop lives in `course_utils.torch_.train.fit_with_evaluation` (read it: about 40 lines) so that
-# every PyTorch notebook uses the same one. Adam with learning rate 10⁻³ and batches of 64, as in
+# The loop lives in `course_utils.torch_.train.fit` (read it: about 60 lines) so that
+# every PyTorch notebook uses the same one (here the test set plays the validation set). Adam with learning rate 10⁻³ and batches of 64, as in
 # the original tutorial; a tqdm bar shows the progress.
 
 # %%
 optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
 criterion = nn.CrossEntropyLoss()
 with run.timer("train"):
-    history = fit_with_evaluation(model, train_loader, test_loader, optimizer, criterion, epochs=cfg.epochs,
-                                  device=device, eval_every=cfg.eval_every)
+    history, _ = fit(model, train_loader, optimizer, criterion, device, epochs=cfg.epochs, val_loader=test_loader,
+                     eval_every=cfg.eval_every)
 for s, e, a, va in zip(history["step"], history["epoch"], history["accuracy"], history["val_accuracy"]):
     print(f"batch {s:5d} (epoch {e:5.2f}): train accuracy {a:.3f} | test accuracy {va:.3f}")
 print(f"training time: {run.timings['train']:.0f} s on {device}")

@@ -66,7 +66,8 @@ run = course_utils.setup_notebook("07_monkeypox_classifier", profile=profile, da
                                   data_dir=data_dir, output_dir=output_dir, seed=seed, image_size=image_size,
                                   batch_size=batch_size, epochs=epochs, max_images_per_class=max_images_per_class,
                                   patience=patience, learning_rate=learning_rate, lr_schedule=lr_schedule,
-                                  timing_epochs=timing_epochs, split_fractions=split_fractions)
+                                  timing_epochs=timing_epochs, split_fractions=split_fractions,
+                                  positive_class=positive_class)
 cfg = run.cfg
 
 # %%

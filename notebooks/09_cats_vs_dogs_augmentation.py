@@ -88,10 +88,11 @@ from course_utils.keras_.transfer import keras_augmentation
 
 # %%
 per_class = cfg.n_train + cfg.n_val + cfg.n_test
-info, data_name = get_cats_dogs(run, data_dir, per_class=per_class)
+info = get_cats_dogs(data_dir, run.data_source, seed, per_class=per_class)
+run.record(info)
 with run.timer("split"):
     split = make_split(info.root, cfg.n_train, cfg.n_val, cfg.n_test)
-run.set_counts(data_name, **split.totals(), corrupt_skipped=len(split.bad))
+run.set_counts(info.name, **split.totals(), corrupt_skipped=len(split.bad))
 print(split.summary())
 
 # %% [markdown]

@@ -60,7 +60,13 @@ torch_batch_size = None
 import course_utils  # import before TensorFlow: see 00_setup
 
 run = course_utils.setup_notebook("11_fine_tuning", profile=profile, data_source=data_source, data_dir=data_dir,
-                                  output_dir=output_dir, seed=seed, epochs=epochs, image_size=image_size, n_train=n_train, n_val=n_val, n_test=n_test, batch_size=batch_size, keras_backbone=keras_backbone, torch_image_size=torch_image_size, torch_max_per_class=torch_max_per_class, torch_epochs=torch_epochs, torch_head_epochs=torch_head_epochs, torch_backbone=torch_backbone, torch_dataset=torch_dataset, torch_batch_size=torch_batch_size)
+                                  output_dir=output_dir, seed=seed, epochs=epochs, image_size=image_size,
+                                  n_train=n_train, n_val=n_val, n_test=n_test, batch_size=batch_size,
+                                  keras_backbone=keras_backbone, torch_image_size=torch_image_size,
+                                  torch_max_per_class=torch_max_per_class, torch_epochs=torch_epochs,
+                                  torch_head_epochs=torch_head_epochs, torch_backbone=torch_backbone,
+                                  torch_dataset=torch_dataset, torch_batch_size=torch_batch_size,
+                                  run_keras=run_keras, run_torch=run_torch, torch_data_dir=torch_data_dir)
 cfg = run.cfg
 keras_metrics = {"keras_finetune_test_acc": None, "keras_trainable_layers": None}
 torch_metrics = {"torch_finetune_val_acc": None, "torch_finetune_test_acc": None}
@@ -92,7 +98,8 @@ else:
     from course_utils.keras_ import train as keras_train
     from course_utils.keras_ import transfer as keras_transfer
 
-    k_split = load_split(run, data_dir)
+    k_split, k_info = load_split(cfg.n_train, cfg.n_val, cfg.n_test, data_dir, run.data_source, seed)
+    run.record(k_info)
     print(k_split.summary())
     k_size, k_bs = cfg.image_size, cfg.batch_size
 
@@ -125,7 +132,8 @@ if run_keras:
         k_backbone = keras_transfer.backbone_name_of(k_base)
         print(f"Continuing from notebook 10's trained model {k_saved.name} ({k_backbone} base, head trained)")
     else:
-        k_bb = keras_transfer.load_backbone(run, k_size, cfg.get("keras_backbone"))
+        k_bb, k_weights = keras_transfer.load_backbone(k_size, cfg.keras_backbone)
+        run.record(*k_weights)
         k_base, k_backbone = k_bb.model, k_bb.name
         k_model = keras_transfer.frozen_base_model(k_bb, keras_transfer.keras_augmentation(seed=seed))
         print("Training the head first, base frozen:")
@@ -229,7 +237,7 @@ if run_torch:
 
     from course_utils.plots import plot_confusion_matrix, plot_history
     from course_utils.torch_.data import eval_transform, load_flower_splits, make_loader
-    from course_utils.torch_.train import predict, select_device
+    from course_utils.torch_.train import predict
     from course_utils.torch_.transfer import (
         choose_backbone,
         discriminative_param_groups,
@@ -238,10 +246,13 @@ if run_torch:
         unfreeze_last_stage,
     )
 
-    device = select_device(run.device)
-    backbone = choose_backbone(run, cfg.torch_backbone)
-    splits, torch_dataset_name = load_flower_splits(run, cfg.torch_dataset, torch_data_dir,
-                                                       cfg.torch_max_per_class, seed)
+    device = run.device  # cuda, mps or cpu: chosen once by setup_notebook
+    backbone, weights_tried = choose_backbone(cfg.torch_backbone)
+    run.record(*weights_tried)
+    splits, flowers = load_flower_splits(cfg.torch_dataset, torch_data_dir, cfg.torch_max_per_class, seed,
+                                        run.data_source)
+    run.record(flowers)
+    torch_dataset_name = flowers.name
     print(f"{backbone.name} on {torch_dataset_name}: {splits.counts()} images, {len(splits.bad)} bad files skipped")
 
 # %% [markdown]

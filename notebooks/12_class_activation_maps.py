@@ -59,8 +59,15 @@ torch_batch_size = None
 # %%
 import course_utils  # import before TensorFlow: see 00_setup
 
-run = course_utils.setup_notebook("12_class_activation_maps", profile=profile, data_source=data_source, data_dir=data_dir,
-                                  output_dir=output_dir, seed=seed, epochs=epochs, image_size=image_size, n_train=n_train, n_val=n_val, n_test=n_test, batch_size=batch_size, keras_backbone=keras_backbone, torch_image_size=torch_image_size, torch_max_per_class=torch_max_per_class, torch_epochs=torch_epochs, torch_head_epochs=torch_head_epochs, torch_backbone=torch_backbone, torch_dataset=torch_dataset, torch_batch_size=torch_batch_size)
+run = course_utils.setup_notebook("12_class_activation_maps", profile=profile, data_source=data_source,
+                                  data_dir=data_dir, output_dir=output_dir, seed=seed, epochs=epochs,
+                                  image_size=image_size, n_train=n_train, n_val=n_val, n_test=n_test,
+                                  batch_size=batch_size, keras_backbone=keras_backbone,
+                                  torch_image_size=torch_image_size, torch_max_per_class=torch_max_per_class,
+                                  torch_epochs=torch_epochs, torch_head_epochs=torch_head_epochs,
+                                  torch_backbone=torch_backbone, torch_dataset=torch_dataset,
+                                  torch_batch_size=torch_batch_size, run_keras=run_keras, run_torch=run_torch,
+                                  torch_data_dir=torch_data_dir)
 cfg = run.cfg
 keras_metrics = {"cam_shape": None, "gradcam_shape": None, "cam_peak_inside_image": None}
 torch_metrics = {"torch_gradcam_shape": None, "torch_cam_peak_inside_image": None}
@@ -92,7 +99,8 @@ else:
     from course_utils.keras_ import transfer as keras_transfer
     from course_utils.keras_.models import cats_dogs_gap_cnn
 
-    k_split = load_split(run, data_dir)
+    k_split, k_info = load_split(cfg.n_train, cfg.n_val, cfg.n_test, data_dir, run.data_source, seed)
+    run.record(k_info)
     k_gap_path = run.path("cats_dogs_gap.keras")
     if k_gap_path.exists():
         k_gap = keras.models.load_model(k_gap_path)
@@ -203,7 +211,8 @@ if run_keras:
     else:
         print(f"{k_ft_path.name} not found (run notebook 11 with the same output_dir to reuse it): "
               f"training a frozen-base model's head here for {cfg.epochs} epoch(s)")
-        k_bb = keras_transfer.load_backbone(run, cfg.image_size, cfg.get("keras_backbone"))
+        k_bb, k_weights = keras_transfer.load_backbone(cfg.image_size, cfg.keras_backbone)
+        run.record(*k_weights)
         k_ft = keras_transfer.frozen_base_model(k_bb, keras_transfer.keras_augmentation(seed=seed))
         k_mk = lambda s: keras_data.make_dataset(k_split.paths[s], k_split.labels[s], cfg.image_size,  # noqa: E731
                                                  cfg.batch_size, shuffle=s == "train", seed=seed, rescale=False)
@@ -296,7 +305,6 @@ if run_torch:
     from course_utils.plots import overlay_heatmap, show_images
     from course_utils.torch_.cam import gap_cam, grad_cam, last_conv_block
     from course_utils.torch_.data import denormalize, eval_transform, load_flower_splits
-    from course_utils.torch_.train import select_device
     from course_utils.torch_.transfer import (
         choose_backbone,
         fine_tune_last_stage,
@@ -304,8 +312,9 @@ if run_torch:
         train_feature_head,
     )
 
-    device = select_device(run.device)
-    imagenet = choose_backbone(run, cfg.torch_backbone)   # ImageNet weights, 1000-class head
+    device = run.device  # cuda, mps or cpu: chosen once by setup_notebook
+    imagenet, weights_tried = choose_backbone(cfg.torch_backbone)   # ImageNet weights, 1000-class head
+    run.record(*weights_tried)
     print(f"ImageNet backbone: {imagenet.name}")
 
 # %% [markdown]
@@ -361,9 +370,12 @@ if run_torch:
 
 # %%
 if run_torch:
-    flower_bb = choose_backbone(run, cfg.torch_backbone)
-    splits, torch_dataset_name = load_flower_splits(run, cfg.torch_dataset, torch_data_dir,
-                                                       cfg.torch_max_per_class, seed)
+    flower_bb, weights_tried = choose_backbone(cfg.torch_backbone)
+    run.record(*weights_tried)
+    splits, flowers = load_flower_splits(cfg.torch_dataset, torch_data_dir, cfg.torch_max_per_class, seed,
+                                        run.data_source)
+    run.record(flowers)
+    torch_dataset_name = flowers.name
     with run.timer("torch_train"):
         train_feature_head(flower_bb, splits, cfg.torch_image_size, cfg.torch_batch_size, cfg.torch_head_epochs,
                               device, seed=seed, verbose=False)

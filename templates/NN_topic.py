@@ -60,5 +60,5 @@ cfg = run.cfg
 
 # %%
 run.save_metrics({
-    # "metric_name": value,  -- the keys listed in course_utils.setup.profiles.METRIC_KEYS
+    # "metric_name": value,  -- the keys listed in course_utils.setup.contract.METRIC_KEYS
 })

@@ -7,7 +7,7 @@ learner's notebook.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 
 import yaml
 
@@ -118,7 +118,7 @@ def parse_manifest(data: dict, source: str = "<dict>") -> Manifest:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_all() -> dict[str, Manifest]:
     """Every manifest in the manifest folder, by name."""
     out = {}

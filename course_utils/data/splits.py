@@ -157,7 +157,7 @@ def make_split(root: str | Path, n_train: int = 1000, n_val: int = 500, n_test: 
         split.notes.append("cats_and_dogs_filtered has no test split: test images are the last "
                            "ones of validation/, never used for validation")
         for k, c in enumerate(CLASSES):
-            def listing(sub):
+            def listing(sub, c=c):  # c bound now: the function is called inside this iteration only
                 d = next((root / sub / n for n in (c + "s", c) if (root / sub / n).is_dir()), None)
                 if d is None:
                     return []
@@ -181,39 +181,39 @@ def make_split(root: str | Path, n_train: int = 1000, n_val: int = 500, n_test: 
     return split
 
 
-def get_cats_dogs(run, data_dir=None, per_class: int | None = None):
-    """Resolve the cats-vs-dogs images for a notebook and record them in ``run``.
+def get_cats_dogs(data_dir=None, data_source: str = "auto", seed: int = 0, per_class: int | None = None):
+    """Resolve the cats-vs-dogs images; returns their :class:`DataInfo` (record it with ``run.record``).
 
     ``data_dir`` (a Kaggle-style flat folder) wins; then the Kaggle ``dogs_vs_cats`` folder
     found through ``$COURSE_DATA_ROOT`` or the cache; then the managed download of
     ``cats_and_dogs_filtered`` (no Kaggle account needed); then, with ``data_source='auto'``,
-    the synthetic stand-in with its banner. Returns ``(DataInfo, name)``.
+    the synthetic stand-in. ``info.name`` says which of the two datasets it is.
     """
     from course_utils.data.datasets import get_dataset
     from course_utils.data.fetch import DataUnavailable
 
-    if data_dir is not None or run.data_source == "synthetic":
-        return run.get_data("dogs_vs_cats", data_dir=data_dir, synthetic_size=per_class), "dogs_vs_cats"
+    if data_dir is not None or data_source == "synthetic":
+        return get_dataset("dogs_vs_cats", data_dir=data_dir, data_source=data_source, seed=seed,
+                           synthetic_size=per_class)
     try:
-        info = get_dataset("dogs_vs_cats", data_source="real", seed=run.seed, progress=False)
-        run.data["dogs_vs_cats"] = info
-        print(f"{info.title}: {info.source} -> {info.root}")
-        return info, "dogs_vs_cats"
+        return get_dataset("dogs_vs_cats", data_source="real", seed=seed, progress=False)
     except DataUnavailable:
         print("Kaggle's Dogs vs. Cats folder was not found; using cats_and_dogs_filtered (same images).")
     size = None if per_class is None else max(1, per_class // 2)
-    return run.get_data("cats_and_dogs_filtered", synthetic_size=size), "cats_and_dogs_filtered"
+    return get_dataset("cats_and_dogs_filtered", data_source=data_source, seed=seed, synthetic_size=size)
 
 
-def load_split(run, data_dir=None, check_pixels: bool = True):
-    """``get_cats_dogs`` + ``make_split`` with the run's ``n_train``/``n_val``/``n_test`` and the
-    counts recorded in the metrics file: the one call notebooks 10-12 make. Returns the split."""
-    cfg = run.cfg
-    per_class = int(cfg.n_train) + int(cfg.n_val) + int(cfg.n_test)
-    info, name = get_cats_dogs(run, data_dir, per_class=per_class)
-    split = make_split(info.root, cfg.n_train, cfg.n_val, cfg.n_test, check_pixels=check_pixels)
-    run.set_counts(name, **split.totals(), corrupt_skipped=len(split.bad))
-    return split
+def load_split(n_train: int, n_val: int, n_test: int, data_dir=None, data_source: str = "auto", seed: int = 0,
+               check_pixels: bool = True):
+    """:func:`get_cats_dogs` + :func:`make_split`: the one call notebooks 10-12 make.
+
+    Returns ``(split, info)``; ``info.counts`` holds the split's sizes for the metrics file
+    (``run.record(info)``)."""
+    per_class = int(n_train) + int(n_val) + int(n_test)
+    info = get_cats_dogs(data_dir, data_source=data_source, seed=seed, per_class=per_class)
+    split = make_split(info.root, n_train, n_val, n_test, check_pixels=check_pixels)
+    info.counts = {**split.totals(), "corrupt_skipped": len(split.bad)}
+    return split, info
 
 
 def keras_like_split(n: int, validation_split: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -201,7 +201,8 @@ def make_flowers102(root: Path, rng, n_classes: int = 102, per_class: int = 3, s
         _save(synth_image(int(lab) - 1, n_classes, size, rng), base / "jpg" / f"image_{i:05d}.jpg")
     _savemat(base / "imagelabels.mat", {"labels": labels[None, :]})
     ids = np.arange(1, len(labels) + 1)
-    _savemat(base / "setid.mat", {"trnid": ids[0::3][None, :], "valid": ids[1::3][None, :], "tstid": ids[2::3][None, :]})
+    _savemat(base / "setid.mat",
+             {"trnid": ids[0::3][None, :], "valid": ids[1::3][None, :], "tstid": ids[2::3][None, :]})
     return {"train": len(ids[0::3]), "val": len(ids[1::3]), "test": len(ids[2::3])}
 
 

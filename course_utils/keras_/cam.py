@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from course_utils.cam import normalize_maps, peak_inside, upsample  # noqa: F401  (peak_inside: cam.peak_inside in 12)
+
 
 def _keras():
     import keras
@@ -54,29 +56,6 @@ def find_last_conv(model) -> tuple[str | None, str]:
         if _rank4(layer) and "pool" not in type(layer).__name__.lower() and not _is_input(layer):
             return None, layer.name
     raise ValueError(f"{model.name} has no layer with a 4-D output")
-
-
-def upsample(maps: np.ndarray, size) -> np.ndarray:
-    """Bilinear resize of ``(N, h, w)`` maps to ``(N, H, W)``; ``size`` is H or (H, W)."""
-    import tensorflow as tf
-
-    hw = (size, size) if np.isscalar(size) else tuple(size)
-    maps = np.asarray(maps, dtype=np.float32)
-    return tf.image.resize(maps[..., None], hw, method="bilinear").numpy()[..., 0]
-
-
-def normalize_maps(maps: np.ndarray, relu: bool = True) -> np.ndarray:
-    """Scale each map to [0, 1]: with ``relu`` (Grad-CAM) negative evidence is cut to 0 first and an
-    all-negative map stays 0; without (CAM, as in the paper) the map's min goes to 0 and max to 1."""
-    maps = np.asarray(maps, dtype=np.float32)
-    flat = maps.reshape(len(maps), -1)
-    shape = (-1,) + (1,) * (maps.ndim - 1)
-    if relu:
-        maps = np.maximum(maps, 0)
-        top = maps.reshape(len(maps), -1).max(axis=1).reshape(shape)
-        return maps / np.where(top > 0, top, 1)
-    lo, hi = flat.min(axis=1).reshape(shape), flat.max(axis=1).reshape(shape)
-    return (maps - lo) / np.where(hi > lo, hi - lo, 1)
 
 
 def cam_model(model, conv_layer: str = "last_conv"):
@@ -176,16 +155,3 @@ def grad_cam(model, images, layer_name: str | None = None, nested: str | None = 
     if upsample_to is not None:
         maps = normalize_maps(upsample(maps, upsample_to))
     return maps, out.numpy()
-
-
-def peak_inside(maps, margin: int = 0) -> list[bool]:
-    """For each map: is it finite and non-constant, with its maximum at least ``margin`` pixels
-    inside the image? A sanity check: a broken map is all NaN or flat."""
-    out = []
-    for m in np.asarray(maps):
-        if not np.all(np.isfinite(m)) or np.ptp(m) <= 0:
-            out.append(False)
-            continue
-        r, c = np.unravel_index(int(np.argmax(m)), m.shape)
-        out.append(bool(margin <= r < m.shape[0] - margin and margin <= c < m.shape[1] - margin))
-    return out

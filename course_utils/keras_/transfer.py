@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from course_utils.data.datasets import get_weights
+
 #: backbone name -> how to build it. ``start_layer``: first layer of the top block unfrozen in 11.
 BACKBONES = {
     "vgg16": {"weights": "keras_vgg16_notop", "title": "VGG16", "start_layer": "block5_conv1",
@@ -105,29 +107,31 @@ def build_base(backbone: str, image_size: int, weights=None):
 LOUD = "!" * 78
 
 
-def load_backbone(run, image_size: int, backbone: str | None = None) -> Backbone:
-    """Load a pretrained base through the data layer and record it in ``run``.
+def load_backbone(image_size: int, backbone: str | None = None):
+    """``(backbone, weights_infos)``: a pretrained base with weights through the data layer.
 
     ``backbone=None`` tries VGG16's ImageNet weights, then MobileNet (alpha 0.25)'s; a named
     backbone tries only its own. When no weights can be had the base gets random weights and a
     loud warning (the accuracies are then meaningless, and the metrics file says ``random``).
+    ``weights_infos`` lists every weights file tried (record them with ``run.record``).
     """
     order = [backbone] if backbone else ["vgg16", "mobilenet_025"]
+    tried = []
     for name in order:
         if name not in BACKBONES:
             raise ValueError(f"backbone {name!r} is not one of {sorted(BACKBONES)}")
-        info = run.get_weights(BACKBONES[name]["weights"])
+        info = get_weights(BACKBONES[name]["weights"])
+        tried.append(info)
         if info.real:
             base = build_base(name, image_size, weights=str(info.root))
             src = f"imagenet ({info.source})"
-            print(f"Backbone: {BACKBONES[name]['title']} with ImageNet weights from {info.source}")
-            return Backbone(name, base, src, str(info.root), preprocessing_layer(name))
-        print(f"{BACKBONES[name]['title']}: no ImageNet weights ({info.origin})")
+            print(f"Backbone: {BACKBONES[name]['title']} with ImageNet weights")
+            return Backbone(name, base, src, str(info.root), preprocessing_layer(name)), tried
     name = order[-1]
     print(f"{LOUD}\nRANDOM WEIGHTS: no ImageNet weights could be had for {', '.join(order)}.\n"
           f"The {BACKBONES[name]['title']} base below is untrained: transfer learning cannot work and\n"
           f"every accuracy in this notebook is meaningless. Set COURSE_DATA_MIRROR or go online.\n{LOUD}")
-    return Backbone(name, build_base(name, image_size, weights=None), "random", None, preprocessing_layer(name))
+    return Backbone(name, build_base(name, image_size, weights=None), "random", None, preprocessing_layer(name)), tried
 
 
 def keras_augmentation(rotation: float = 0.1, zoom: float = 0.2, translation: float = 0.1,

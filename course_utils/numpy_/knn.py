@@ -93,7 +93,7 @@ class KNearestNeighbor:
         self.X_train = None
         self.y_train = None
 
-    def train(self, X, y) -> "KNearestNeighbor":
+    def train(self, X, y) -> KNearestNeighbor:
         """Memorise the training data: that is all kNN 'training' is."""
         X, y = _as_rows(X), np.asarray(y, dtype=np.int64)
         if len(X) != len(y):

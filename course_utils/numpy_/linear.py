@@ -347,29 +347,6 @@ def weight_templates(W, image_shape=(32, 32, 3)) -> list[np.ndarray]:
     return out
 
 
-def plot_loss_curves(histories: dict, window: int = 25, title: str = "training loss"):
-    """Minibatch loss per SGD iteration (faint) with a moving average (solid), one line per run."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 3.4))
-    for i, (name, h) in enumerate(histories.items()):
-        h = np.asarray(h, dtype=np.float64)
-        color = f"C{i}"
-        ax.plot(h, color=color, alpha=0.25, lw=0.8)
-        if len(h) >= window:
-            ax.plot(np.arange(window - 1, len(h)), np.convolve(h, np.ones(window) / window, mode="valid"),
-                    color=color, label=name)
-        else:
-            ax.plot(h, color=color, label=name)
-    ax.set_xlabel("SGD iteration")
-    ax.set_ylabel("loss (data + regularisation)")
-    ax.set_yscale("log")
-    ax.set_title(title)
-    ax.legend()
-    fig.tight_layout()
-    return fig
-
-
 def plot_decision_lines(X, y, W, b, ax=None, class_names=None, title: str = ""):
     """A 2-D toy set with the regions where each class scores highest and, for each class, the
     line where its score ``w_c . x + b_c`` is zero (arrow: the direction ``w_c`` in which it grows).

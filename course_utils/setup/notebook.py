@@ -16,6 +16,7 @@ from pathlib import Path
 
 from course_utils.data.datasets import DataInfo, banner, get_dataset, get_weights
 from course_utils.setup import profiles as _profiles
+from course_utils.setup.contract import METRIC_KEYS
 from course_utils.setup.env import (
     describe_machine,
     library_versions,
@@ -70,39 +71,46 @@ class Run:
         self.seed = seed
         self.machine = machine
         self.device = machine["torch_device"]
-        self.data: dict[str, DataInfo] = {}
+        self.provenance: dict[str, DataInfo] = {}   # where each dataset and weights file came from
         self.timings: dict[str, float] = {}
         self.lessons: list[dict] = []
         self._t0 = time.perf_counter()
         self.output_dir.mkdir(parents=True, exist_ok=True)
 
     # -- data -----------------------------------------------------------------------------
+    def record(self, *infos: DataInfo) -> None:
+        """Record where datasets or weights came from (the metrics file's ``data``) and say it:
+        one line each, and a loud banner for a synthetic stand-in. Helpers return a
+        :class:`DataInfo`; this is the one place that records and prints it."""
+        for info in infos:
+            self.provenance[info.name] = info
+            if info.synthetic:
+                print(banner(info))
+            elif info.real:
+                print(f"{info.title}: {info.source} -> {info.root}")
+            else:
+                print(f"{info.title}: {info.source} ({info.origin})")
+
     def get_data(self, name: str, data_dir=None, synthetic_size: int | None = None) -> DataInfo:
-        """Resolve dataset ``name`` under this run's ``data_source``; prints where it came
-        from, and a loud banner when it is the synthetic stand-in."""
+        """Resolve dataset ``name`` under this run's ``data_source`` and record it."""
         info = get_dataset(name, data_dir=data_dir, data_source=self.data_source, seed=self.seed,
                            synthetic_size=synthetic_size)
-        self.data[name] = info
-        if info.synthetic:
-            print(banner(info))
-        else:
-            print(f"{info.title}: {info.source} -> {info.root}")
+        self.record(info)
         return info
 
     def get_weights(self, name: str) -> DataInfo:
-        """Resolve a weights file (``source='unavailable'`` if it cannot be had)."""
+        """Resolve a weights file (``source='unavailable'`` if it cannot be had) and record it."""
         info = get_weights(name)
-        self.data[name] = info
-        print(f"{info.title}: {info.source} {'-> ' + str(info.root) if info.real else '(' + info.origin + ')'}")
+        self.record(info)
         return info
 
     def set_counts(self, name: str, **counts) -> None:
         """Record how many images each split of dataset ``name`` has (for the metrics file)."""
-        self.data[name].counts = {k: int(v) if not isinstance(v, dict) else v for k, v in counts.items()}
+        self.provenance[name].counts = {k: int(v) if not isinstance(v, dict) else v for k, v in counts.items()}
 
     @property
     def synthetic(self) -> bool:
-        return any(d.synthetic for d in self.data.values())
+        return any(d.synthetic for d in self.provenance.values())
 
     # -- timing ---------------------------------------------------------------------------
     @contextmanager
@@ -144,10 +152,10 @@ class Run:
     def save_metrics(self, metrics: dict, strict: bool = True) -> Path:
         """Write ``<output_dir>/<notebook>.metrics.json`` and print the metrics.
 
-        With ``strict``, every key the notebook's issue names (``profiles.METRIC_KEYS``) must be
+        With ``strict``, every key the notebook's issue names (:data:`course_utils.setup.contract.METRIC_KEYS`) must be
         present, so a renamed metric fails here rather than in an instructor's dashboard.
         """
-        expected = _profiles.METRIC_KEYS.get(self.notebook, [])
+        expected = METRIC_KEYS.get(self.notebook, [])
         missing = [k for k in expected if k not in metrics]
         if strict and missing:
             raise KeyError(f"{self.notebook}: metrics missing {missing}")
@@ -160,7 +168,7 @@ class Run:
             "seed": self.seed,
             "data_source": self.data_source,
             "settings": dict(self.cfg),
-            "data": {k: v.provenance() for k, v in self.data.items()},
+            "data": {k: v.provenance() for k, v in self.provenance.items()},
             "synthetic": self.synthetic,
             "metrics": metrics,
             "lessons": self.lessons,

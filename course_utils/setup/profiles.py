@@ -91,84 +91,74 @@ TABLE: dict[str, dict[str, dict]] = {
                  "learning_rate": 1e-3, "decay_rate": 0.9, "split_fractions": [0.7, 0.15, 0.15]},
     },
     "09_cats_vs_dogs_augmentation": {
-        "smoke": {"image_size": 64, "n_train": 40, "n_val": 20, "n_test": 20, "epochs": 1, "batch_size": 20, "learning_rate": 1e-3},
-        "laptop": {"image_size": 96, "n_train": 500, "n_val": 250, "n_test": 250, "epochs": 10, "batch_size": 32, "learning_rate": 1e-3},
-        "full": {"image_size": 150, "n_train": 1000, "n_val": 500, "n_test": 500, "epochs": 30, "batch_size": 32, "learning_rate": 1e-4},
+        "smoke": {"image_size": 64, "n_train": 40, "n_val": 20, "n_test": 20, "epochs": 1, "batch_size": 20,
+                  "learning_rate": 1e-3},
+        "laptop": {"image_size": 96, "n_train": 500, "n_val": 250, "n_test": 250, "epochs": 10, "batch_size": 32,
+                   "learning_rate": 1e-3},
+        "full": {"image_size": 150, "n_train": 1000, "n_val": 500, "n_test": 500, "epochs": 30, "batch_size": 32,
+                 "learning_rate": 1e-4},
     },
     "10_transfer_learning": {
-        "smoke": {"image_size": 64, "n_train": 40, "n_val": 20, "n_test": 20, "epochs": 1, "feature_epochs": 10, "batch_size": 20,
+        "smoke": {"image_size": 64, "n_train": 40, "n_val": 20, "n_test": 20, "epochs": 1, "feature_epochs": 10,
+                  "batch_size": 20,
                   "torch_image_size": 64, "torch_max_per_class": 16, "torch_epochs": 10,
                   "torch_backbone": "efficientnet_lite0", "torch_dataset": "flowers5", "torch_batch_size": 32},
-        "laptop": {"image_size": 160, "n_train": 500, "n_val": 250, "n_test": 250, "epochs": 5, "feature_epochs": 20, "batch_size": 32,
+        "laptop": {"image_size": 160, "n_train": 500, "n_val": 250, "n_test": 250, "epochs": 5, "feature_epochs": 20,
+                   "batch_size": 32,
                    "torch_image_size": 128, "torch_max_per_class": 200, "torch_epochs": 30,
                    "torch_backbone": "efficientnet_lite0", "torch_dataset": "flowers5", "torch_batch_size": 32},
-        "full": {"image_size": 150, "n_train": 1000, "n_val": 500, "n_test": 500, "epochs": 30, "feature_epochs": 30, "batch_size": 32,
+        "full": {"image_size": 150, "n_train": 1000, "n_val": 500, "n_test": 500, "epochs": 30, "feature_epochs": 30,
+                 "batch_size": 32,
                  "torch_image_size": 224, "torch_max_per_class": None, "torch_epochs": 30,
                  "torch_backbone": "resnet18", "torch_dataset": "flowers102", "torch_batch_size": 32},
     },
     "11_fine_tuning": {
         "smoke": {"image_size": 64, "n_train": 40, "n_val": 20, "n_test": 20, "epochs": 1, "batch_size": 20,
                   "torch_image_size": 64, "torch_max_per_class": 16, "torch_epochs": 1,
-                  "torch_head_epochs": 10, "torch_backbone": "efficientnet_lite0", "torch_dataset": "flowers5", "torch_batch_size": 32},
+                  "torch_head_epochs": 10, "torch_backbone": "efficientnet_lite0", "torch_dataset": "flowers5",
+                      "torch_batch_size": 32},
         "laptop": {"image_size": 160, "n_train": 500, "n_val": 250, "n_test": 250, "epochs": 3, "batch_size": 32,
                    "torch_image_size": 128, "torch_max_per_class": 200, "torch_epochs": 2,
-                   "torch_head_epochs": 30, "torch_backbone": "efficientnet_lite0", "torch_dataset": "flowers5", "torch_batch_size": 32},
+                   "torch_head_epochs": 30, "torch_backbone": "efficientnet_lite0", "torch_dataset": "flowers5",
+                       "torch_batch_size": 32},
         "full": {"image_size": 150, "n_train": 1000, "n_val": 500, "n_test": 500, "epochs": 30, "batch_size": 32,
                  "torch_image_size": 224, "torch_max_per_class": None, "torch_epochs": 10,
-                 "torch_head_epochs": 30, "torch_backbone": "resnet18", "torch_dataset": "flowers102", "torch_batch_size": 32},
+                 "torch_head_epochs": 30, "torch_backbone": "resnet18", "torch_dataset": "flowers102",
+                     "torch_batch_size": 32},
     },
     "12_class_activation_maps": {
         "smoke": {"image_size": 64, "n_train": 40, "n_val": 20, "n_test": 20, "epochs": 1, "batch_size": 20,
                   "torch_image_size": 64, "torch_max_per_class": 16, "torch_epochs": 1,
-                  "torch_head_epochs": 10, "torch_backbone": "efficientnet_lite0", "torch_dataset": "flowers5", "torch_batch_size": 32},
+                  "torch_head_epochs": 10, "torch_backbone": "efficientnet_lite0", "torch_dataset": "flowers5",
+                      "torch_batch_size": 32},
         "laptop": {"image_size": 160, "n_train": 500, "n_val": 250, "n_test": 250, "epochs": 5, "batch_size": 32,
                    "torch_image_size": 128, "torch_max_per_class": 100, "torch_epochs": 1,
-                   "torch_head_epochs": 30, "torch_backbone": "efficientnet_lite0", "torch_dataset": "flowers5", "torch_batch_size": 32},
+                   "torch_head_epochs": 30, "torch_backbone": "efficientnet_lite0", "torch_dataset": "flowers5",
+                       "torch_batch_size": 32},
         "full": {"image_size": 150, "n_train": 1000, "n_val": 500, "n_test": 500, "epochs": 30, "batch_size": 32,
                  "torch_image_size": 224, "torch_max_per_class": None, "torch_epochs": 5,
-                 "torch_head_epochs": 30, "torch_backbone": "resnet18", "torch_dataset": "flowers102", "torch_batch_size": 32},
+                 "torch_head_epochs": 30, "torch_backbone": "resnet18", "torch_dataset": "flowers102",
+                     "torch_batch_size": 32},
     },
-}
-
-#: Metric keys each notebook must write (from its issue); the tests check them.
-METRIC_KEYS: dict[str, list[str]] = {
-    "00_setup": ["n_torch_gpus", "n_tf_gpus", "datasets_in_manifest"],
-    "01_knn_cifar10": ["acc_k1", "best_k", "best_k_test_acc", "dist_two_loops_s", "dist_one_loop_s",
-                       "dist_no_loops_s", "speedup_no_loops_vs_two_loops", "sklearn_agreement"],
-    "02_linear_scores": ["toy_scores", "toy_predicted_class"],
-    "03_svm_softmax_losses": ["svm_toy_loss", "softmax_toy_loss", "gradcheck_max_rel_error_svm",
-                              "gradcheck_max_rel_error_softmax", "svm_val_acc", "softmax_val_acc",
-                              "svm_test_acc", "softmax_test_acc", "vectorized_speedup_svm",
-                              "vectorized_speedup_softmax"],
-    "04_convolution_by_hand": ["conv_demo_output", "conv_max_abs_diff_torch", "conv_max_abs_diff_tf",
-                               "maxpool_demo_output", "bn_max_abs_diff_torch", "bn_max_abs_diff_keras",
-                               "transposed_max_abs_diff_torch", "transposed_max_abs_diff_keras",
-                               "im2col_speedup"],
-    "05_cnn_architectures": ["params_seed_monkeypox_cnn", "params_cats_dogs_scratch", "params_vgg16_base_150",
-                             "vgg16_base_output_shape", "params_alexnet", "params_vgg16", "params_resnet18",
-                             "receptive_field_vgg_3x3x3", "receptive_field_matches_empirical",
-                             "plain_vs_residual_final_loss"],
-    "06_mnist_cnn_pytorch": ["test_acc", "train_acc", "epochs", "train_s", "device"],
-    "07_monkeypox_classifier": ["n_patients_train", "n_patients_test", "val_acc", "test_acc", "sensitivity",
-                                "specificity", "precision", "f1", "mcc", "auc", "random_split_test_acc",
-                                "patient_split_test_acc", "epoch_s_plain", "epoch_s_cache_prefetch",
-                                "aug_test_acc", "n_bad_files_skipped"],
-    "08_breast_histopathology": ["majority_baseline_acc", "test_acc", "balanced_acc", "sensitivity",
-                                 "specificity", "f1", "mcc", "auc", "n_patients_train", "n_patients_test"],
-    "09_cats_vs_dogs_augmentation": ["n_corrupt_skipped", "scratch_test_acc", "aug_dropout_test_acc",
-                                     "gap_test_acc", "params_scratch", "params_gap"],
-    "10_transfer_learning": ["keras_backbone", "keras_weights_source", "keras_features_val_acc",
-                             "keras_frozen_aug_val_acc", "torch_backbone", "torch_weights_source",
-                             "torch_features_val_acc", "chelsea_top1"],
-    "11_fine_tuning": ["keras_finetune_test_acc", "keras_trainable_layers", "torch_finetune_val_acc",
-                       "torch_finetune_test_acc"],
-    "12_class_activation_maps": ["cam_shape", "gradcam_shape", "cam_peak_inside_image", "torch_gradcam_shape",
-                                 "torch_cam_peak_inside_image"],
 }
 
 
 class ProfileError(ValueError):
     """An unknown profile or notebook name."""
+
+
+# Knobs that are the same in every profile (choices and folders, not sizes), merged into TABLE so
+# that each notebook's knobs are all listed in one table. None means "the notebook's default".
+SAME_IN_EVERY_PROFILE: dict[str, dict] = {
+    "07_monkeypox_classifier": {"positive_class": None},
+    "10_transfer_learning": {"keras_backbone": None, "run_keras": True, "run_torch": True, "torch_data_dir": None},
+    "11_fine_tuning": {"keras_backbone": None, "run_keras": True, "run_torch": True, "torch_data_dir": None},
+    "12_class_activation_maps": {"keras_backbone": None, "run_keras": True, "run_torch": True,
+                                 "torch_data_dir": None},
+}
+for _stem, _knobs in SAME_IN_EVERY_PROFILE.items():
+    for _profile in PROFILE_NAMES:
+        TABLE[_stem][_profile].update(_knobs)
 
 
 def resolve_profile_name(profile: str | None, has_gpu: bool) -> tuple[str, str]:

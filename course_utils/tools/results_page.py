@@ -54,8 +54,8 @@ README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 
 def update_readme(metrics_dir: Path, readme: Path, headline: int = 5) -> str:
     """Replace the table between the results markers of README with the first ``headline``
-    metrics each notebook promises (``profiles.METRIC_KEYS``), read from the metrics files."""
-    from course_utils.setup.profiles import METRIC_KEYS
+    metrics each notebook promises (``contract.METRIC_KEYS``), read from the metrics files."""
+    from course_utils.setup.contract import METRIC_KEYS
 
     lines = [README_START, "", "| notebook | profile | data | headline metrics | time |", "|---|---|---|---|---|"]
     for r in _rows(metrics_dir):

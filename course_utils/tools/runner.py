@@ -140,8 +140,8 @@ def run_notebooks(notebooks: list[str] | None = None, profile: str = "auto", dat
         row["metrics_doc"] = json.loads(metrics_file.read_text()) if metrics_file.exists() else None
         if store and row["status"] == "ok":
             _strip_papermill(out / "executed" / path.name, path)
-        print(f"    {row['status']} in {row['wall_s']:.1f} s" + (f"\n    {row['error'][-600:]}" if row["error"] else ""),
-              flush=True)
+        error = f"\n    {row['error'][-600:]}" if row["error"] else ""
+        print(f"    {row['status']} in {row['wall_s']:.1f} s" + error, flush=True)
         rows.append(row)
     (out / "results.json").write_text(json.dumps(rows, indent=1, default=str))
     md = results_markdown(rows)

@@ -5,7 +5,6 @@
   function returns, even on error.
 * :func:`class_activation_map` -- CAM (Zhou et al. 2016) for a network that ends in global
   average pooling + one linear layer: the class's weights applied to the last feature maps.
-* :func:`upsample`, :func:`peak` -- a map at image size, and where it is highest.
 
 Overlays are drawn with :func:`course_utils.plots.overlay_heatmap`.
 """
@@ -13,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_utils.cam import _normalize
+from course_utils.cam import normalize_maps
 
 
 def grad_cam(model, layer, x, class_idx: int | None = None):
@@ -53,7 +52,7 @@ def grad_cam(model, layer, x, class_idx: int | None = None):
         raise RuntimeError("the hooks did not fire: is `layer` part of `model`'s forward pass?")
     weights = store["grad"].mean(dim=(2, 3), keepdim=True)          # (1, C, 1, 1)
     cam = torch.relu((weights * store["act"]).sum(dim=1))[0]        # (h, w)
-    return _normalize(cam.cpu().numpy()), class_idx, torch.softmax(logits.detach(), 1)[0].cpu().numpy()
+    return normalize_maps(cam.cpu().numpy(), relu=False), class_idx, torch.softmax(logits.detach(), 1)[0].cpu().numpy()
 
 
 def class_activation_map(feature_maps, fc_weight, class_idx: int) -> np.ndarray:
@@ -65,9 +64,10 @@ def class_activation_map(feature_maps, fc_weight, class_idx: int) -> np.ndarray:
     a = torch.as_tensor(feature_maps, dtype=torch.float32).detach()
     w = torch.as_tensor(fc_weight, dtype=torch.float32).detach()
     if a.ndim != 3 or w.ndim != 2 or w.shape[1] != a.shape[0]:
-        raise ValueError(f"feature maps (C, h, w) and weight (classes, C) needed, got {tuple(a.shape)}, {tuple(w.shape)}")
+        raise ValueError("feature maps (C, h, w) and weight (classes, C) needed, "
+                         f"got {tuple(a.shape)}, {tuple(w.shape)}")
     cam = torch.einsum("c,chw->hw", w[class_idx], a)
-    return _normalize(torch.relu(cam).numpy())
+    return normalize_maps(torch.relu(cam).numpy(), relu=False)
 
 
 def gap_cam(model, x, class_idx: int | None = None):

@@ -155,7 +155,8 @@ def image_splits(root, max_per_class: int | None = None, fractions=(0.7, 0.15, 0
         out = ImageSplits(str(root), "train/val folders", classes)
         frac = fractions[1] / fractions[0]  # validation images kept per training image
         for split, rep in reports.items():
-            cap = max_per_class if split == "train" or max_per_class is None else max(2, int(round(max_per_class * frac)))
+            keep_all = split == "train" or max_per_class is None
+            cap = max_per_class if keep_all else max(2, int(round(max_per_class * frac)))
             files, labels = _cap_per_class(rep.paths, [classes.index(v) for v in rep.labels], cap, rng)
             out.files[split], out.labels[split] = files, labels
             out.bad += rep.bad
@@ -204,33 +205,39 @@ class Flowers102Splits:
         return Flowers102(self.root, split=split, transform=transform, download=False)
 
 
-def load_flower_splits(run, dataset: str, data_dir=None, max_per_class: int | None = None, seed: int = 0):
-    """``(splits, dataset_name)``: Oxford 102 (``dataset="flowers102"``, torchvision's official split)
-    where it can be had, else -- saying why -- the 5-class flowers through ``run.get_data("flowers5")``
-    (or ``data_dir``, any image folder) split by :func:`image_splits`. Counts go into the metrics file."""
+def load_flower_splits(dataset: str, data_dir=None, max_per_class: int | None = None, seed: int = 0,
+                       data_source: str = "auto"):
+    """``(splits, info)``: Oxford 102 (``dataset="flowers102"``, torchvision's official split)
+    where it can be had, else -- saying why -- the 5-class flowers (or ``data_dir``, any image
+    folder) split by :func:`image_splits`. ``info.counts`` holds the split sizes; record ``info``
+    with ``run.record``."""
     from course_utils.data.datasets import get_dataset
 
-    splits, name = None, "flowers5"
     if dataset == "flowers102" and data_dir is None:
         try:
             info = get_dataset("flowers102", data_source="real", seed=seed)
-            splits, name = Flowers102Splits(info.root), "flowers102"
-            run.data["flowers102"] = info
-            print(f"{info.title}: {info.source} -> {info.root}")
+            splits = Flowers102Splits(info.root)
+            info.counts = {**splits.counts(), "bad_files_skipped": len(splits.bad)}
+            return splits, info
         except Exception as err:
             print("Oxford 102 Flowers cannot be had here:", str(err).splitlines()[0][:200])
             print("-> using the 5-class flowers instead")
-    if splits is None:
-        info = run.get_data("flowers5", data_dir=data_dir)
-        splits = image_splits(info.root, max_per_class=max_per_class, seed=seed)
-    run.set_counts(name, **splits.counts(), bad_files_skipped=len(splits.bad))
-    return splits, name
+    info = get_dataset("flowers5", data_dir=data_dir, data_source=data_source, seed=seed)
+    splits = image_splits(info.root, max_per_class=max_per_class, seed=seed)
+    info.counts = {**splits.counts(), "bad_files_skipped": len(splits.bad)}
+    return splits, info
 
 
-def make_loader(dataset, batch_size: int, shuffle: bool = False, seed: int = 0, num_workers: int = 0):
-    """A ``DataLoader`` whose shuffling order depends only on ``seed`` (reproducible runs)."""
+def make_loader(dataset, batch_size: int, shuffle: bool = False, seed: int = 0, num_workers: int = 0,
+                n_batches: int | None = None):
+    """A ``DataLoader`` whose order depends only on ``seed`` (reproducible runs). With
+    ``n_batches``, exactly that many batches of examples drawn at random with replacement (a
+    training run counted in steps rather than epochs, as in 05)."""
     import torch
-    from torch.utils.data import DataLoader
+    from torch.utils.data import DataLoader, RandomSampler
 
     gen = torch.Generator().manual_seed(int(seed))
+    if n_batches is not None:
+        sampler = RandomSampler(dataset, replacement=True, num_samples=int(n_batches) * batch_size, generator=gen)
+        return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers)
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=gen, num_workers=num_workers)

@@ -1,16 +1,16 @@
-"""PyTorch training loops, written once (taught in 06_mnist_cnn_pytorch; the phase loop in
-10_transfer_learning, reused by 11_fine_tuning and 12_class_activation_maps).
+"""PyTorch training: one loop, :func:`fit` (taught in 06_mnist_cnn_pytorch; used by 05's
+plain-vs-residual experiment and by 10_transfer_learning, 11_fine_tuning, 12_class_activation_maps).
+The device is chosen once, by :func:`course_utils.setup.env.torch_device` (``run.device``).
 
-* :func:`select_device` -- CUDA, Apple's MPS or the CPU.
 * :func:`accuracy` -- the fraction of correct predictions in a batch (the tutorial's function).
-* :func:`fit_with_evaluation` -- the 06 loop: train, and every ``eval_every`` batches report the
-  training accuracy of those batches and the test accuracy, with a tqdm progress bar.
-* :func:`train_model` -- the transfer-learning loop: a ``train`` and a ``val`` phase per epoch,
-  the best validation model kept (and checkpointed with optimizer, accuracy and class mapping),
-  a learning-rate scheduler stepped once per epoch.
+* :func:`fit` -- train; every ``eval_every`` batches (or once per epoch) report the training
+  loss and accuracy of those batches and :func:`evaluate` on a validation loader; optionally keep
+  the best weights (checkpointed with optimizer, accuracy and class mapping) and step a scheduler.
+* :func:`train_model` -- the transfer-learning tutorial's call: :func:`fit` with ``train``/``val``
+  loaders and the best weights kept.
 * :func:`predict` -- probabilities and labels for a whole loader, in batches.
 
-Every loop returns a history dict with Keras-style keys (``loss``, ``val_loss``, ``accuracy``,
+The loop returns a history dict with Keras-style keys (``loss``, ``val_loss``, ``accuracy``,
 ``val_accuracy``), so :func:`course_utils.plots.plot_history` draws it like a Keras ``History``.
 """
 from __future__ import annotations
@@ -20,21 +20,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-
-def select_device(preferred: str | None = None):
-    """``torch.device`` to train on: ``preferred`` if given (e.g. ``run.device``), else CUDA,
-    then Apple's MPS, then the CPU. Taught in 06_mnist_cnn_pytorch."""
-    import torch
-
-    if preferred:
-        return torch.device(preferred)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 def accuracy(logits, targets) -> float:
@@ -85,132 +70,114 @@ def evaluate(model, loader, device, criterion=None) -> tuple[float, float]:
     return (loss_sum / total if criterion is not None else float("nan")), correct / total
 
 
-def fit_with_evaluation(model, train_loader, test_loader, optimizer, criterion, epochs: int, device,
-                        eval_every: int = 100, progress: bool = True) -> dict:
-    """The 06 loop. Train for ``epochs``; every ``eval_every`` batches (and at the end of each
-    epoch) record the loss and accuracy on the batches seen since the last report and on the
-    whole ``test_loader``.
+def fit(model, train_loader, optimizer, criterion, device, epochs: int = 1, val_loader=None,
+        eval_every: int | None = None, scheduler=None, frozen_bn_eval: bool = False, is_inception: bool = False,
+        keep_best: bool = False, checkpoint_path: str | Path | None = None, class_to_idx: dict | None = None,
+        progress: bool = True, verbose: bool = False) -> tuple[dict, dict]:
+    """The PyTorch training loop of the course (taught in 06; used by 05's plain-vs-residual
+    experiment and by 10-12): forward, loss, ``backward``, ``step``, batch after batch.
 
-    Returns a history dict: ``loss``/``accuracy`` (training, over the last ``eval_every``
-    batches), ``val_loss``/``val_accuracy`` (test set), ``step`` (batches seen), ``epoch``
-    (fractional epoch) and ``seconds`` (training time so far, evaluation excluded).
+    Reports go into ``history`` (Keras-style keys, so :func:`course_utils.plots.plot_history` draws
+    it): ``loss``/``accuracy`` on the training batches since the last report and, with
+    ``val_loader``, ``val_loss``/``val_accuracy`` from :func:`evaluate`, plus ``step`` (batches
+    seen), ``epoch`` (fractional), ``lr`` and ``seconds`` (training time, evaluation excluded).
+    A report is made every ``eval_every`` batches and at the end of each epoch, or only at the
+    end of each epoch when ``eval_every`` is None.
+
+    ``scheduler.step()`` is called once per epoch, after the optimizer steps. ``frozen_bn_eval``
+    keeps batch-norm layers whose parameters are frozen in eval mode, so small augmented batches
+    do not overwrite their ImageNet statistics (the fine-tuning trap; Keras does the same).
+    ``is_inception``: Inception v3 returns ``(logits, aux_logits)`` in training; the loss is
+    ``loss(logits) + 0.4 * loss(aux_logits)`` as in the paper. ``keep_best`` keeps (and loads at
+    the end) the weights of the epoch with the best validation accuracy, saved with the optimizer
+    state and ``class_to_idx`` to ``checkpoint_path`` if given.
+
+    Returns ``(history, best)``; ``best`` is ``{"epoch": ..., "val_accuracy": ...}`` (epoch 0 and
+    -1 without ``val_loader``).
     """
-    if epochs < 1 or eval_every < 1:
+    import torch
+
+    if epochs < 1 or (eval_every is not None and eval_every < 1):
         raise ValueError("epochs and eval_every must be at least 1")
+    if keep_best and val_loader is None:
+        raise ValueError("keep_best needs a val_loader")
     model.to(device)
-    history = {k: [] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "step", "epoch", "seconds")}
+    history = {k: [] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "step", "epoch", "lr", "seconds")}
+    best = {"epoch": 0, "val_accuracy": -1.0}
+    best_weights = copy.deepcopy(model.state_dict()) if keep_best else None
     step, train_s = 0, 0.0
     n_batches = len(train_loader)
-    for epoch in range(epochs):
+    for epoch in range(1, epochs + 1):
         model.train()
-        run_loss, run_correct, run_n = 0.0, 0, 0
-        bar = progress_bar(train_loader, total=n_batches, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress)
+        if frozen_bn_eval:
+            freeze_batchnorm_stats(model)
+        loss_sum, correct, n = 0.0, 0, 0
+        bar = progress_bar(train_loader, total=n_batches, desc=f"epoch {epoch}/{epochs}", disable=not progress)
         t0 = time.perf_counter()
         for i, (x, y) in enumerate(bar, start=1):
             x, y = x.to(device), y.to(device)
             optimizer.zero_grad()
             out = model(x)
-            loss = criterion(out, y)
+            if is_inception and isinstance(out, tuple):
+                out, aux = out
+                loss = criterion(out, y) + 0.4 * criterion(aux, y)
+            else:
+                loss = criterion(out, y)
             loss.backward()
             optimizer.step()
             step += 1
-            run_loss += loss.item() * len(y)
-            run_correct += (out.argmax(1) == y).sum().item()
-            run_n += len(y)
-            if i % eval_every == 0 or i == n_batches:
+            loss_sum += loss.item() * len(y)
+            correct += (out.argmax(1) == y).sum().item()
+            n += len(y)
+            if i == n_batches or (eval_every is not None and i % eval_every == 0):
                 train_s += time.perf_counter() - t0
-                val_loss, val_acc = evaluate(model, test_loader, device, criterion)
-                history["loss"].append(run_loss / run_n)
-                history["accuracy"].append(run_correct / run_n)
-                history["val_loss"].append(val_loss)
-                history["val_accuracy"].append(val_acc)
+                history["loss"].append(loss_sum / n)
+                history["accuracy"].append(correct / n)
                 history["step"].append(step)
-                history["epoch"].append(round(epoch + i / n_batches, 3))
+                history["epoch"].append(round(epoch - 1 + i / n_batches, 3))
+                history["lr"].append(optimizer.param_groups[0]["lr"])
                 history["seconds"].append(round(train_s, 2))
-                if progress:
-                    bar.set_postfix(train_acc=f"{run_correct / run_n:.3f}", test_acc=f"{val_acc:.3f}")
-                run_loss, run_correct, run_n = 0.0, 0, 0
+                if val_loader is not None:
+                    val_loss, val_acc = evaluate(model, val_loader, device, criterion)
+                    history["val_loss"].append(val_loss)
+                    history["val_accuracy"].append(val_acc)
+                    if progress:
+                        bar.set_postfix(train_acc=f"{correct / n:.3f}", val_acc=f"{val_acc:.3f}")
+                loss_sum, correct, n = 0.0, 0, 0
                 t0 = time.perf_counter()
-    return history
-
-
-def train_model(model, dataloaders: dict, criterion, optimizer, num_epochs: int, device, scheduler=None,
-                is_inception: bool = False, class_to_idx: dict | None = None,
-                checkpoint_path: str | Path | None = None, frozen_bn_eval: bool = False,
-                progress: bool = True, verbose: bool = True):
-    """The transfer-learning loop (10 and 11): per epoch a ``train`` phase (``model.train()``,
-    gradients on) and a ``val`` phase (``model.eval()``, ``torch.no_grad()``); the weights with
-    the best validation accuracy are kept in memory and, with ``checkpoint_path``, saved with
-    the optimizer state, that accuracy and ``class_to_idx``. ``scheduler.step()`` is called once
-    per epoch, after the optimizer steps (the original tutorial passed it the loss, which only
-    ``ReduceLROnPlateau`` takes).
-
-    ``frozen_bn_eval``: keep batch-norm layers whose parameters are frozen in eval mode during
-    training, so their running statistics (learned on ImageNet) are not overwritten by those of
-    small, augmented batches (the fine-tuning trap; Keras does the same when a layer is frozen).
-
-    ``is_inception``: Inception v3 returns ``(logits, aux_logits)`` in training; the loss is
-    ``loss(logits) + 0.4 * loss(aux_logits)`` as in the paper, and only ``logits`` at evaluation.
-
-    Returns ``(model with the best weights loaded, history, best)`` where ``best`` is
-    ``{"epoch": ..., "val_accuracy": ...}`` and history has Keras-style keys plus ``lr`` and ``seconds``.
-    """
-    import torch
-
-    if "train" not in dataloaders or "val" not in dataloaders:
-        raise ValueError("dataloaders needs a 'train' and a 'val' loader")
-    if num_epochs < 1:
-        raise ValueError("num_epochs must be at least 1")
-    model.to(device)
-    history = {k: [] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds")}
-    best_acc, best_epoch = -1.0, 0
-    best_weights = copy.deepcopy(model.state_dict())
-    for epoch in range(1, num_epochs + 1):
-        t0 = time.perf_counter()
-        history["lr"].append(optimizer.param_groups[0]["lr"])
-        for phase in ("train", "val"):
-            model.train(phase == "train")
-            if phase == "train" and frozen_bn_eval:
-                freeze_batchnorm_stats(model)
-            loss_sum, correct, n = 0.0, 0, 0
-            bar = progress_bar(dataloaders[phase], desc=f"epoch {epoch}/{num_epochs} {phase}", disable=not progress)
-            for x, y in bar:
-                x, y = x.to(device), y.to(device)
-                optimizer.zero_grad()
-                with torch.set_grad_enabled(phase == "train"):
-                    out = model(x)
-                    if is_inception and phase == "train" and isinstance(out, tuple):
-                        out, aux = out
-                        loss = criterion(out, y) + 0.4 * criterion(aux, y)
-                    else:
-                        loss = criterion(out, y)
-                    if phase == "train":
-                        loss.backward()
-                        optimizer.step()
-                loss_sum += loss.item() * len(y)
-                correct += (out.argmax(1) == y).sum().item()
-                n += len(y)
-            if n == 0:
-                raise ValueError(f"the {phase} loader is empty")
-            prefix = "" if phase == "train" else "val_"
-            history[prefix + "loss"].append(loss_sum / n)
-            history[prefix + "accuracy"].append(correct / n)
+        if n_batches == 0:
+            raise ValueError("the training loader is empty")
         if scheduler is not None:
             scheduler.step()  # once per epoch, after optimizer.step()
-        history["seconds"].append(round(time.perf_counter() - t0, 2))
-        val_acc = history["val_accuracy"][-1]
-        if val_acc > best_acc:
-            best_acc, best_epoch = val_acc, epoch
-            best_weights = copy.deepcopy(model.state_dict())
-            if checkpoint_path is not None:
-                torch.save({"model": best_weights, "optimizer": optimizer.state_dict(), "best_acc": best_acc,
-                            "epoch": epoch, "class_to_idx": class_to_idx or {}}, checkpoint_path)
+        if val_loader is not None and history["val_accuracy"][-1] > best["val_accuracy"]:
+            best = {"epoch": epoch, "val_accuracy": history["val_accuracy"][-1]}
+            if keep_best:
+                best_weights = copy.deepcopy(model.state_dict())
+                if checkpoint_path is not None:
+                    torch.save({"model": best_weights, "optimizer": optimizer.state_dict(),
+                                "best_acc": best["val_accuracy"], "epoch": epoch,
+                                "class_to_idx": class_to_idx or {}}, checkpoint_path)
         if verbose:
-            print(f"epoch {epoch}/{num_epochs}: loss {history['loss'][-1]:.3f} acc {history['accuracy'][-1]:.3f} | "
-                  f"val_loss {history['val_loss'][-1]:.3f} val_acc {val_acc:.3f} | "
-                  f"lr {history['lr'][-1]:.2g} | {history['seconds'][-1]:.0f} s" + ("  *best*" if best_epoch == epoch else ""))
-    model.load_state_dict(best_weights)
-    return model, history, {"epoch": best_epoch, "val_accuracy": best_acc}
+            val = (f" | val_loss {history['val_loss'][-1]:.3f} val_acc {history['val_accuracy'][-1]:.3f}"
+                   if val_loader is not None else "")
+            print(f"epoch {epoch}/{epochs}: loss {history['loss'][-1]:.3f} acc {history['accuracy'][-1]:.3f}{val} | "
+                  f"lr {history['lr'][-1]:.2g} | {history['seconds'][-1]:.0f} s"
+                  + ("  *best*" if best["epoch"] == epoch else ""))
+    if keep_best:
+        model.load_state_dict(best_weights)
+    return history, best
+
+
+def train_model(model, dataloaders: dict, criterion, optimizer, num_epochs: int, device, **options):
+    """The transfer-learning tutorial's call (10 and 11): :func:`fit` on ``dataloaders["train"]``
+    validated on ``dataloaders["val"]`` once per epoch, keeping the best weights. Returns
+    ``(model with the best weights loaded, history, best)``."""
+    if "train" not in dataloaders or "val" not in dataloaders:
+        raise ValueError("dataloaders needs a 'train' and a 'val' loader")
+    options = {"verbose": True, **options}
+    history, best = fit(model, dataloaders["train"], optimizer, criterion, device, epochs=num_epochs,
+                        val_loader=dataloaders["val"], keep_best=True, **options)
+    return model, history, best
 
 
 def freeze_batchnorm_stats(model) -> int:
@@ -219,7 +186,8 @@ def freeze_batchnorm_stats(model) -> int:
 
     n = 0
     for m in model.modules():
-        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)) and not any(p.requires_grad for p in m.parameters()):
+        is_bn = isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d))
+        if is_bn and not any(p.requires_grad for p in m.parameters()):
             m.eval()
             n += 1
     return n
@@ -252,29 +220,3 @@ def predict(model, loader, device) -> tuple[np.ndarray, np.ndarray]:
     if not probs:
         raise ValueError("predict() got an empty loader")
     return np.concatenate(probs), np.concatenate(labels)
-
-
-def train_classifier_steps(model, x, y, steps: int, batch_size: int = 64, lr: float = 0.05, seed: int = 0,
-                           log_every: int = 10) -> list[float]:
-    """Train ``model`` with SGD (momentum 0.9) on tensors ``x, y`` for ``steps`` mini-batches drawn
-    with a fixed generator; return the training loss every ``log_every`` steps (the mean of the
-    losses since the last log). Used for the plain-vs-residual comparison in 05."""
-    import torch
-    import torch.nn.functional as F
-
-    g = torch.Generator().manual_seed(seed)
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=0.0)
-    model.train()
-    losses, acc = [], []
-    n = x.shape[0]
-    for step in range(steps):
-        idx = torch.randint(0, n, (min(batch_size, n),), generator=g)
-        loss = F.cross_entropy(model(x[idx]), y[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        acc.append(loss.item())
-        if (step + 1) % log_every == 0 or step == steps - 1:
-            losses.append(float(np.mean(acc)))
-            acc = []
-    return losses

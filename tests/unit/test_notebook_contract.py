@@ -10,10 +10,11 @@ import pytest
 
 from course_utils.setup import profiles
 from course_utils.setup.config import colab_badge
+from course_utils.setup.contract import METRIC_KEYS
 from course_utils.tools.badges import install_line
 from course_utils.tools.runner import toc_notebooks
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NB = ROOT / "notebooks"
 ORDER = ["00_setup", "01_knn_cifar10", "02_linear_scores", "03_svm_softmax_losses", "04_convolution_by_hand",
          "05_cnn_architectures", "06_mnist_cnn_pytorch", "07_monkeypox_classifier", "08_breast_histopathology",
@@ -31,7 +32,7 @@ def test_profile_table_covers_every_notebook_with_the_same_keys_in_each_profile(
         assert stem in profiles.TABLE, stem
         keys = [set(profiles.TABLE[stem][p]) for p in profiles.PROFILE_NAMES]
         assert keys[0] == keys[1] == keys[2], f"{stem}: profiles disagree on settings"
-        assert stem in profiles.METRIC_KEYS
+        assert stem in METRIC_KEYS
 
 
 def test_profile_resolution(monkeypatch):
@@ -74,7 +75,8 @@ def test_save_metrics_writes_the_schema_and_refuses_missing_keys(tmp_path, monke
     doc = json.loads(path.read_text())
     assert path.name == "02_linear_scores.metrics.json"
     assert doc["profile"] == "smoke" and doc["seed"] == 1 and doc["synthetic"] is True
-    assert doc["data"]["cifar10"]["source"] == "synthetic" and doc["data"]["cifar10"]["counts"] == {"train": 10, "test": 5}
+    assert doc["data"]["cifar10"]["source"] == "synthetic"
+    assert doc["data"]["cifar10"]["counts"] == {"train": 10, "test": 5}
     assert doc["metrics"]["toy_scores"] == [-96.8, 437.9, 61.95] and doc["metrics"]["nan_becomes_null"] is None
     assert "work" in doc["timings"] and "total_s" in doc["timings"]
     assert doc["environment"]["versions"]["numpy"] and doc["environment"]["device"] in ("cpu", "cuda", "mps")
@@ -127,16 +129,6 @@ def test_parameters_cell_and_single_setup_call(stem):
     assert "run.save_metrics(" in code
 
 
-@pytest.mark.parametrize("stem", STEMS)
-def test_notebook_is_stored_with_outputs_of_a_laptop_run(stem):
-    nb = _nb(stem)
-    executed = [c for c in nb.cells if c.cell_type == "code" and c.get("outputs")]
-    assert executed, f"{stem} has no stored outputs: run `make outputs NB={stem}`"
-    setup_idx = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "setup_notebook(" in c.source)
-    text = "".join(o.get("text", "") for o in nb.cells[setup_idx].get("outputs", []))
-    assert "profile laptop" in text, f"{stem}: stored outputs should come from the laptop profile"
-
-
 def test_template_follows_the_contract():
     text = (ROOT / "templates" / "NN_topic.py").read_text()
     for needle in ('tags=["parameters"]', 'profile = "auto"', 'data_source = "auto"', "data_dir = None",
@@ -147,17 +139,3 @@ def test_template_follows_the_contract():
 
 # ---- the metrics file of each notebook's smoke run (executed once, by nbval) ---------------
 
-@pytest.mark.slow
-@pytest.mark.parametrize("stem", STEMS)
-def test_smoke_run_writes_complete_metrics(stem, notebook_metrics):
-    doc = notebook_metrics(stem)
-    assert doc["notebook"] == stem and doc["profile"] == "smoke"
-    missing = [k for k in profiles.METRIC_KEYS[stem] if k not in doc["metrics"]]
-    assert not missing, f"metrics missing: {missing}"
-    for key in ("settings", "data", "timings", "environment", "seed", "data_source", "synthetic"):
-        assert key in doc
-    for name, d in doc["data"].items():
-        assert d["source"] in ("data_dir", "cache", "mirror", "download", "package", "synthetic", "unavailable"), name
-        assert d["synthetic"] == (d["source"] == "synthetic")
-    limit = 90 if stem in TWO_FRAMEWORKS else 60
-    assert doc["timings"]["total_s"] < limit, f"smoke must finish in {limit} s, took {doc['timings']['total_s']}"

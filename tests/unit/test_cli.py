@@ -1,39 +1,8 @@
 """The runner goes on past failures and reports; the CLI answers."""
-import json
-from pathlib import Path
 
-import nbformat
 import pytest
 
 from course_utils.tools.cli import main
-
-
-def _notebook(path: Path, body: str):
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell('profile = "auto"\ndata_source = "auto"\noutput_dir = "outputs"')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(body)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
-    return path
-
-
-@pytest.mark.slow
-def test_runner_continues_past_a_failing_notebook_and_exits_nonzero(tmp_path, capsys):
-    bad = _notebook(tmp_path / "bad.ipynb", "raise RuntimeError('boom')")
-    good = _notebook(tmp_path / "good.ipynb",
-                     "import json, pathlib\n"
-                     "pathlib.Path(output_dir, 'good.metrics.json').write_text(json.dumps("
-                     "{'profile': profile, 'metrics': {'answer': 42}, 'data': {}}))")
-    out = tmp_path / "out"
-    code = main(["run", str(bad), str(good), "--profile", "smoke", "--output-dir", str(out), "-p", "seed", "7"])
-    assert code == 1
-    rows = json.loads((out / "results.json").read_text())
-    assert [r["status"] for r in rows] == ["FAILED", "ok"]
-    assert "boom" in rows[0]["error"]
-    md = (out / "results.md").read_text()
-    assert "| bad | FAILED |" in md and "answer=42" in md
-    assert (out / "executed" / "good.ipynb").exists()
 
 
 def test_cli_data_list_and_errors(capsys):

@@ -1,6 +1,5 @@
 """Tests for 04_convolution_by_hand and 05_cnn_architectures: the smoke-run metrics, and unit
 tests of course_utils.numpy_.conv and course_utils.architectures (fast, no notebook execution)."""
-import math
 
 import numpy as np
 import pytest
@@ -37,6 +36,7 @@ from course_utils.numpy_.conv import (
     torch_to_keras_kernel,
     upsample_nearest,
 )
+from course_utils.torch_.data import make_loader
 from course_utils.torch_.models import (
     BasicBlock,
     count_params_torch,
@@ -45,41 +45,7 @@ from course_utils.torch_.models import (
     small_resnet,
     torch_from_spec,
 )
-from course_utils.torch_.train import train_classifier_steps
-
-DEMO_OUTPUT = [[[1.0, 2.0], [2.0, 0.0], [9.0, 2.0]],
-               [[8.0, 4.0], [12.0, -3.0], [12.0, -2.0]],
-               [[7.0, -2.0], [8.0, -3.0], [11.0, -5.0]]]
-
-
-# ---- smoke-run metrics --------------------------------------------------------------------------
-def test_04_metrics(notebook_metrics):
-    m = notebook_metrics("04_convolution_by_hand")["metrics"]
-    assert np.asarray(m["conv_demo_output"]).shape == (3, 3, 2)
-    assert m["conv_demo_output"] == DEMO_OUTPUT
-    assert m["maxpool_demo_output"] == [[6, 8], [3, 4]]
-    for key in ("conv_max_abs_diff_torch", "conv_max_abs_diff_tf", "bn_max_abs_diff_torch", "bn_max_abs_diff_keras",
-                "transposed_max_abs_diff_torch", "transposed_max_abs_diff_keras"):
-        assert 0 <= m[key] <= 1e-5, (key, m[key])
-    assert m["im2col_speedup"] >= 50
-
-
-def test_05_metrics(notebook_metrics):
-    doc = notebook_metrics("05_cnn_architectures")
-    m = doc["metrics"]
-    assert m["params_seed_monkeypox_cnn"] == 30_471_234
-    assert m["params_cats_dogs_scratch"] == 3_453_121
-    assert m["params_vgg16_base_150"] == 14_714_688
-    assert m["vgg16_base_output_shape"] == [4, 4, 512]
-    assert (m["params_alexnet"], m["params_vgg16"], m["params_resnet18"]) == (61_100_840, 138_357_544, 11_689_512)
-    assert m["receptive_field_vgg_3x3x3"] == 7
-    assert m["receptive_field_matches_empirical"] is True
-    losses = m["plain_vs_residual_final_loss"]
-    assert set(losses) == {"plain", "residual"}
-    # 30 smoke steps: both must have left the neighbourhood of their start but stay plausible
-    for v in losses.values():
-        assert math.isfinite(v) and 0.5 < v < 3.0, losses
-    assert "cifar10" in doc["data"]
+from course_utils.torch_.train import fit
 
 
 # ---- course_utils.numpy_.conv --------------------------------------------------------------------------
@@ -273,7 +239,10 @@ def test_small_resnet_trains_on_an_easy_task():
     y = (x[:, 0].mean(dim=(1, 2)) > 0).long()
     x[:, 0] += (y.float() * 2 - 1)[:, None, None]
     net = small_resnet(n_blocks=2, width=4, n_classes=2)
-    losses = train_classifier_steps(net, x, y, steps=40, batch_size=32, lr=0.05, log_every=10)
+    batches = make_loader(torch.utils.data.TensorDataset(x, y), 32, seed=0, n_batches=40)
+    h, _ = fit(net, batches, torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9), torch.nn.CrossEntropyLoss(),
+               "cpu", eval_every=10, progress=False)
+    losses = h["loss"]
     assert len(losses) == 4 and losses[-1] < losses[0]
     assert sum(isinstance(m, BasicBlock) for m in net.modules()) == 2
 

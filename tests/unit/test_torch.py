@@ -2,8 +2,6 @@
 Part B of 10-12 (course_utils.torch_.train, torch_transfer, torch_cam)."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
@@ -15,11 +13,10 @@ from course_utils.torch_.cam import class_activation_map, gap_cam, grad_cam, las
 from course_utils.torch_.data import IMAGENET_MEAN, IMAGENET_STD, denormalize, eval_transform, image_splits, make_loader
 from course_utils.torch_.train import (
     accuracy,
-    fit_with_evaluation,
+    fit,
     freeze_batchnorm_stats,
     load_checkpoint,
     predict,
-    select_device,
     train_model,
 )
 from course_utils.torch_.transfer import (
@@ -33,43 +30,6 @@ from course_utils.torch_.transfer import (
     top_k,
     unfreeze_last_stage,
 )
-
-NB = "06_mnist_cnn_pytorch"
-#: two CPU runs with the same seed use deterministic kernels and the same batch order. In practice
-#: two separate processes can still differ in the last float bits (two laptop runs here gave test
-#: accuracies 0.9870 and 0.9868), so allow 5 of the 1,000 smoke test digits.
-DETERMINISM_TOL = 0.005
-
-
-# -- the notebook --------------------------------------------------------------------------------------
-def test_06_metrics_and_accuracy(notebook_metrics):
-    doc = notebook_metrics(NB)
-    m = doc["metrics"]
-    for key in ("test_acc", "train_acc", "epochs", "train_s", "device"):
-        assert key in m, key
-    assert m["epochs"] == doc["settings"]["epochs"]
-    assert m["device"] in ("cpu", "cuda", "mps")
-    assert m["train_s"] > 0
-    assert 0.0 <= m["train_acc"] <= 1.0 and 0.0 <= m["test_acc"] <= 1.0
-    counts = doc["data"]["mnist"]["counts"]
-    assert counts["train"] == doc["settings"]["n_train"] and counts["test"] == doc["settings"]["n_test"]
-    if doc["data"]["mnist"]["synthetic"]:
-        pytest.skip("MNIST came from the synthetic stand-in: the accuracy expectation is for real digits")
-    assert m["test_acc"] > 0.85, f"smoke test accuracy {m['test_acc']:.3f} on real MNIST should exceed 85%"
-
-
-def test_06_same_seed_same_result_on_cpu(notebook_metrics, tmp_path):
-    from course_utils.tools.runner import run_notebooks
-
-    first = notebook_metrics(NB)
-    if first["environment"]["device"] != "cpu":
-        pytest.skip("bit-for-bit repeatability is only promised on the CPU")
-    rows = run_notebooks([NB], profile="smoke", output_dir=tmp_path, params={"seed": first["seed"]})
-    assert rows[0]["status"] == "ok", rows[0]["error"]
-    second = json.loads((tmp_path / f"{NB}.metrics.json").read_text())
-    assert second["seed"] == first["seed"]
-    assert abs(second["metrics"]["test_acc"] - first["metrics"]["test_acc"]) <= DETERMINISM_TOL
-    assert abs(second["metrics"]["train_acc"] - first["metrics"]["train_acc"]) <= DETERMINISM_TOL
 
 
 # -- torch_train -------------------------------------------------------------------------------------
@@ -85,9 +45,12 @@ def test_accuracy_and_its_errors():
         accuracy(logits[:0], torch.tensor([], dtype=torch.long))
 
 
-def test_select_device():
-    assert select_device("cpu").type == "cpu"
-    assert select_device().type in ("cpu", "cuda", "mps")
+def test_torch_device_is_chosen_once_by_the_environment():
+    from course_utils.setup.env import FrameworkGPUs, torch_device
+
+    assert torch_device(FrameworkGPUs(installed=True)) == "cpu"
+    assert torch_device(FrameworkGPUs(installed=True, backend="cuda", count=1)) == "cuda"
+    assert torch_device() in ("cpu", "cuda", "mps")
 
 
 def _blobs(n=200, seed=0):
@@ -98,18 +61,30 @@ def _blobs(n=200, seed=0):
     return torch.utils.data.TensorDataset(x, y)
 
 
-def test_fit_with_evaluation_learns_and_reports():
+def test_fit_learns_and_reports_every_eval_every_batches():
     torch.manual_seed(0)
     model = nn.Linear(2, 3)
     train, test = make_loader(_blobs(256, 0), 32, shuffle=True), make_loader(_blobs(100, 1), 50)
-    h = fit_with_evaluation(model, train, test, torch.optim.Adam(model.parameters(), 0.05), nn.CrossEntropyLoss(),
-                               epochs=2, device="cpu", eval_every=3, progress=False)
+    h, _ = fit(model, train, torch.optim.Adam(model.parameters(), 0.05), nn.CrossEntropyLoss(), "cpu", epochs=2,
+               val_loader=test, eval_every=3, progress=False)
     # 8 batches per epoch: reports after batches 3, 6 and 8 of each epoch
     assert h["step"] == [3, 6, 8, 11, 14, 16]
     assert len(h["loss"]) == len(h["val_accuracy"]) == 6
     assert h["val_accuracy"][-1] > 0.95 and h["val_loss"][-1] < h["val_loss"][0]
     with pytest.raises(ValueError):
-        fit_with_evaluation(model, train, test, None, None, epochs=0, device="cpu")
+        fit(model, train, None, None, "cpu", epochs=0)
+    with pytest.raises(ValueError):
+        fit(model, train, None, None, "cpu", keep_best=True)
+
+
+def test_fit_counts_steps_with_a_loader_of_n_batches():
+    torch.manual_seed(0)
+    model = nn.Linear(2, 3)
+    batches = make_loader(_blobs(64, 0), 16, seed=0, n_batches=40)
+    h, best = fit(model, batches, torch.optim.SGD(model.parameters(), lr=0.1), nn.CrossEntropyLoss(), "cpu",
+                  eval_every=10, progress=False)
+    assert len(batches) == 40 and h["step"] == [10, 20, 30, 40] and h["val_accuracy"] == []
+    assert h["loss"][-1] < h["loss"][0] and best["epoch"] == 0
 
 
 def test_train_model_best_checkpoint_and_scheduler(tmp_path):
