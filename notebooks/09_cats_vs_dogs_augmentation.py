@@ -125,12 +125,8 @@ fig = plots.show_images(keras_data.load_images([split.paths["train"][i] for i in
 size, bs = cfg.image_size, cfg.batch_size
 
 
-def pipeline(name, augment=None):
-    return keras_data.make_dataset(split.paths[name], split.labels[name], size, bs, shuffle=name == "train",
-                                   seed=seed, augment=augment)
-
-
-train_ds, val_ds, test_ds = pipeline("train"), pipeline("validation"), pipeline("test")
+train_ds, val_ds, test_ds = (keras_data.split_dataset(split, name, size, bs, seed=seed)
+                             for name in ("train", "validation", "test"))
 x, y = next(iter(train_ds))
 print("one batch:", x.shape, x.dtype, "labels", y.numpy()[:8])
 
@@ -246,7 +242,7 @@ fig = plots.show_images([one[0].numpy()] + [augment(one, training=True)[0].numpy
 # `Dropout(0.5)` before the dense layer.
 
 # %%
-aug_train_ds = pipeline("train", augment=augment)
+aug_train_ds = keras_data.split_dataset(split, "train", size, bs, seed=seed, augment=augment)
 aug_model = cats_dogs_scratch_cnn(image_size=size, dropout=0.5)
 with run.timer("train_aug_dropout"):
     res_aug = rmsprop_fit(aug_model, aug_train_ds, cfg.epochs)

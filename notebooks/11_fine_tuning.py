@@ -103,11 +103,8 @@ else:
     print(k_split.summary())
     k_size, k_bs = cfg.image_size, cfg.batch_size
 
-    def k_pipeline(name):
-        return keras_data.make_dataset(k_split.paths[name], k_split.labels[name], k_size, k_bs,
-                                       shuffle=name == "train", seed=seed, rescale=False)
-
-    k_train_ds, k_val_ds, k_test_ds = k_pipeline("train"), k_pipeline("validation"), k_pipeline("test")
+    k_train_ds, k_val_ds, k_test_ds = (keras_data.split_dataset(k_split, name, k_size, k_bs, seed=seed, rescale=False)
+                                       for name in ("train", "validation", "test"))
 
 # %% [markdown]
 # ### A.1 Why fine-tuning waits for a trained head

@@ -109,11 +109,9 @@ else:
         print(f"{k_gap_path.name} not found (run notebook 09 with the same output_dir to reuse its model): "
               f"training a quick GAP model here for {cfg.epochs} epoch(s); its maps will be rougher")
         k_gap = cats_dogs_gap_cnn(image_size=cfg.image_size)
-        k_tr = keras_data.make_dataset(k_split.paths["train"], k_split.labels["train"], cfg.image_size,
-                                       cfg.batch_size, shuffle=True, seed=seed,
-                                       augment=keras_transfer.keras_augmentation(seed=seed))
-        k_va = keras_data.make_dataset(k_split.paths["validation"], k_split.labels["validation"], cfg.image_size,
-                                       cfg.batch_size)
+        k_tr = keras_data.split_dataset(k_split, "train", cfg.image_size, cfg.batch_size, seed=seed,
+                                        augment=keras_transfer.keras_augmentation(seed=seed))
+        k_va = keras_data.split_dataset(k_split, "validation", cfg.image_size, cfg.batch_size)
         with run.timer("keras_train_gap"):
             keras_train.fit(k_gap, k_tr, k_va, epochs=cfg.epochs, loss="binary_crossentropy", patience=None,
                             optimizer=keras.optimizers.RMSprop(learning_rate=1e-3))
@@ -214,8 +212,8 @@ if run_keras:
         k_bb, k_weights = keras_transfer.load_backbone(cfg.image_size, cfg.keras_backbone)
         run.record(*k_weights)
         k_ft = keras_transfer.frozen_base_model(k_bb, keras_transfer.keras_augmentation(seed=seed))
-        k_mk = lambda s: keras_data.make_dataset(k_split.paths[s], k_split.labels[s], cfg.image_size,  # noqa: E731
-                                                 cfg.batch_size, shuffle=s == "train", seed=seed, rescale=False)
+        k_mk = lambda s: keras_data.split_dataset(k_split, s, cfg.image_size, cfg.batch_size,  # noqa: E731
+                                                  seed=seed, rescale=False)
         with run.timer("keras_train_frozen_head"):
             keras_train.fit(k_ft, k_mk("train"), k_mk("validation"), epochs=cfg.epochs, patience=None,
                             loss="binary_crossentropy", optimizer=keras.optimizers.RMSprop(learning_rate=1e-3))

@@ -67,6 +67,15 @@ def make_dataset(paths, labels, image_size: int, batch_size: int, shuffle: bool 
     return ds
 
 
+def split_dataset(split, name: str, image_size: int, batch_size: int, seed: int = 0, **options):
+    """The :func:`make_dataset` pipeline of split ``name`` of ``split`` (anything with ``paths`` and
+    ``labels`` per split name, e.g. :class:`course_utils.data.splits.CatsDogsSplit`): the
+    training split shuffled with ``seed``, the others in order. ``options`` go to
+    :func:`make_dataset` (``rescale``, ``augment``, ...). The one call notebooks 09-12 make."""
+    return make_dataset(split.paths[name], split.labels[name], image_size, batch_size, shuffle=name == "train",
+                        seed=seed, **options)
+
+
 def labels_and_probabilities(model, dataset):
     """True labels and predicted probabilities for a whole dataset, batch by batch in one pass
     (never a per-image ``predict`` loop: that is hundreds of times slower). One pass matters: a

@@ -32,3 +32,24 @@ def test_keras_like_split_and_group_split():
     for idx in (a, b, c):
         assert set(labels[idx]) == {0, 1}, "each split keeps both classes"
     assert 0.55 <= len(a) / 120 <= 0.85
+
+
+def test_split_dataset_builds_each_split_and_shuffles_only_training(tmp_path):
+    from types import SimpleNamespace
+
+    from PIL import Image
+
+    from course_utils.keras_.data import split_dataset
+
+    paths = []
+    for i in range(20):
+        paths.append(tmp_path / f"img{i}.png")
+        Image.new("RGB", (10, 10), (12 * i, 0, 0)).save(paths[-1])
+    labels = list(range(20))
+    split = SimpleNamespace(paths={"train": paths, "test": paths}, labels={"train": labels, "test": labels})
+    test = [int(y) for _, ys in split_dataset(split, "test", 8, 2) for y in ys.numpy()]
+    assert test == labels                      # evaluation splits keep their order
+    train = [int(y) for _, ys in split_dataset(split, "train", 8, 2, seed=3) for y in ys.numpy()]
+    assert sorted(train) == labels and train != labels
+    x, _ = next(iter(split_dataset(split, "test", 8, 6)))
+    assert x.shape == (6, 8, 8, 3) and float(x.numpy().max()) <= 1.0   # rescaled to [0, 1]
