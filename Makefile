@@ -36,14 +36,14 @@ book-from-run: install ## the Jupyter Book with OUT's executed notebooks (a copy
 	$(VENV)/bin/jupyter-book build "$$tree" --path-output $(OUT)/book --keep-going && rm -rf "$$tree"
 	@echo "Book of this run: $(OUT)/book/_build/html/index.html"
 
-test: install ## the test suite (CI): unit tests, every notebook on smoke under nbval-lax (marked cells compared), the book
-	$(PY) -m pytest --nbval-lax
+test: install ## the test suite (CI): every notebook on smoke under nbval-lax (marked cells compared), then tests/ (unit, smoke metrics, stored outputs, the book)
+	$(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 notebooks tests
 
-test-fast: install ## unit tests only (no notebook execution, seconds to a minute)
-	$(PY) -m pytest -m "not slow" tests
+test-fast: install ## the fast layer only: tests/unit (no notebook execution, no stored outputs)
+	$(PY) -m pytest tests/unit
 
 test-strict: install ## strict nbval: re-run NB (default 02) on laptop with real data, compare EVERY output with the stored one
-	COURSE_TEST_PROFILE=laptop COURSE_DATA_ROOT=$(abspath $(SHARED)) $(PY) -m pytest --nbval \
+	COURSE_TEST_PROFILE=laptop COURSE_DATA_ROOT=$(abspath $(SHARED)) $(PY) -m pytest --nbval --nbval-current-env --nbval-cell-timeout=900 \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/$(or $(NB),02)_*.ipynb
 
 full-tiny: install ## the full (GPU) profile's code paths with seconds of work, every notebook or NB=... (stand-ins flagged)

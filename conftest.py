@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.env import load_frameworks_in_safe_order
+from course_utils.setup.env import load_frameworks_in_safe_order
 
 load_frameworks_in_safe_order()  # PyTorch before any test imports TensorFlow (see course_utils/__init__.py)
 

@@ -1,5 +1,5 @@
 import sys
 
-from .cli import main
+from course_utils.tools.cli import main
 
 sys.exit(main())

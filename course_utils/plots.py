@@ -176,12 +176,41 @@ def overlay_heatmap(image, heatmap, alpha: float = 0.4, cmap: str = "jet"):
         img = img.astype(np.float32) / 255.0
     if img.ndim == 2:
         img = np.stack([img] * 3, axis=-1)
-    h = np.asarray(heatmap, dtype=np.float32)
-    h = (h - h.min()) / (h.max() - h.min() + 1e-8)
-    if h.shape != img.shape[:2]:
-        from PIL import Image
+    from course_utils.cam import normalize_maps, upsample
 
-        h = np.asarray(Image.fromarray((h * 255).astype(np.uint8)).resize(
-            (img.shape[1], img.shape[0]), Image.BILINEAR), dtype=np.float32) / 255.0
+    h = normalize_maps(heatmap, relu=False)
+    if h.shape != img.shape[:2]:
+        h = np.clip(upsample(h, img.shape[:2]), 0, 1)
     colored = matplotlib.colormaps[cmap](h)[..., :3]
     return np.clip((1 - alpha) * img + alpha * colored, 0, 1)
+
+
+def plot_loss_curves(curves: dict, every: int = 1, window: int | None = None, title: str = "",
+                     ylabel: str = "training loss", xlabel: str = "training step", log: bool = False):
+    """Training-loss curves of several runs, one line each; ``curves`` maps a name to its losses,
+    one every ``every`` steps. With ``window``, the raw losses are drawn faint under their moving
+    average (noisy minibatch losses, 03); without, as points (05's plain-vs-residual experiment).
+    Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    for i, (name, losses) in enumerate(curves.items()):
+        h = np.asarray(losses, dtype=np.float64)
+        steps = every * np.arange(1, len(h) + 1)
+        color = f"C{i}"
+        if window is None:
+            ax.plot(steps, h, "o-", markersize=3, color=color, label=name)
+            continue
+        ax.plot(steps, h, color=color, alpha=0.25, lw=0.8)
+        if len(h) >= window:
+            h = np.convolve(h, np.ones(window) / window, mode="valid")
+            steps = steps[window - 1:]
+        ax.plot(steps, h, color=color, label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if log:
+        ax.set_yscale("log")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    return fig

@@ -3,8 +3,8 @@
 In a notebook the line is a display output replaced on every update (``display_id``), so a saved
 notebook keeps one line with the final state -- not hundreds of ``\\r`` fragments, and not a
 widget that shows "HBox(...)" once the kernel is gone. Outside a notebook it is a tqdm bar on
-stderr. Used by :func:`course_utils.torch_train.progress_bar` (06, 10-12) and
-:func:`course_utils.keras_train.fit` (07-12); taught where 06 first trains.
+stderr. Used by :func:`course_utils.torch_.train.progress_bar` (06, 10-12) and
+:func:`course_utils.keras_.train.fit` (07-12); taught where 06 first trains.
 """
 from __future__ import annotations
 

@@ -31,6 +31,7 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
+
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass
@@ -72,7 +73,7 @@ cfg = run.cfg
 # for PyTorch; TensorFlow needs the separate `tensorflow-metal` plug-in there).
 
 # %%
-from course_utils.doctor import doctor_report
+from course_utils.tools.doctor import doctor_report
 
 print(doctor_report())
 
@@ -100,7 +101,7 @@ print(doctor_report())
 # under `stand_ins` in the metrics file. Its numbers mean nothing; it only shows the code runs.
 
 # %%
-from course_utils import profiles
+from course_utils.setup import profiles
 
 table = profiles.table_frame()
 table.loc[["01_knn_cifar10", "06_mnist_cnn_pytorch", "09_cats_vs_dogs_augmentation"]]
@@ -146,13 +147,14 @@ table.loc[["01_knn_cifar10", "06_mnist_cnn_pytorch", "09_cats_vs_dogs_augmentati
 # `export COURSE_HOME=/some/folder` does the same.
 
 # %%
-from course_utils import manifest
-from course_utils.doctor import mirror_status
 import pandas as pd
+
+from course_utils.data import manifest
+from course_utils.tools.doctor import mirror_status
 
 status = pd.DataFrame(mirror_status()).set_index("name")
 status["title"] = [manifest.get(n).title for n in status.index]
-status
+display(status)
 
 # %% [markdown]
 # ## 5. Pre-fetching (optional)
@@ -162,11 +164,11 @@ status
 # downloaded without an account. Kaggle datasets print their instructions instead.
 
 # %%
-from course_utils.fetch import fetch
+from course_utils.data.fetch import fetch
 
 fetched = {}
 if cfg.prefetch:
-    for name, m in manifest.load_all().items():
+    for name in manifest.load_all():
         try:
             fetched[name] = fetch(name).source
         except Exception as err:
@@ -192,8 +194,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from course_utils.datasets import synthetic_dataset
-from course_utils.scan import scan_folder
+from course_utils.data.datasets import synthetic_dataset
+from course_utils.data.scan import scan_folder
 
 scratch = Path(tempfile.mkdtemp()) / "flowers"
 shutil.copytree(synthetic_dataset("flowers5", seed=seed, size=5), scratch)

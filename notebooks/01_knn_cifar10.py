@@ -39,6 +39,7 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
+
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass
@@ -75,8 +76,9 @@ cfg = run.cfg
 # %%
 import numpy as np
 
-from course_utils import knn
-from course_utils.datasets import CIFAR10_CLASSES as classes, load_cifar10
+from course_utils.data.datasets import CIFAR10_CLASSES as classes
+from course_utils.data.datasets import load_cifar10
+from course_utils.numpy_ import knn
 from course_utils.plots import bar_chart, show_images
 
 info = run.get_data("cifar10", data_dir=data_dir)
@@ -109,7 +111,7 @@ show_images(grid, titles=titles, ncols=10, size=1.1);
 #   d_1(I_1, I_2) = \sum_p \left|I_1^p - I_2^p\right| .$$
 #
 # The whole computation is a matrix of distances, one row per test image and one column per
-# training image. `course_utils.knn.KNearestNeighbor` computes it three ways.
+# training image. `course_utils.numpy_.knn.KNearestNeighbor` computes it three ways.
 #
 # Before timing anything, one setting: NumPy hands matrix products to a BLAS library that may use
 # every core. The loop versions can only use one core, so to compare *algorithms* fairly (and to keep

@@ -36,6 +36,7 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
+
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass
@@ -76,9 +77,10 @@ cfg = run.cfg
 # %%
 import numpy as np
 
-from course_utils import linear
-from course_utils.datasets import CIFAR10_CLASSES as classes, load_cifar10
-from course_utils.knn import limit_blas_threads
+from course_utils.data.datasets import CIFAR10_CLASSES as classes
+from course_utils.data.datasets import load_cifar10
+from course_utils.numpy_ import linear
+from course_utils.numpy_.knn import limit_blas_threads
 from course_utils.plots import show_images
 
 blas_limit = limit_blas_threads(1)  # small products: one thread is faster on a shared machine (see 01)

@@ -38,6 +38,7 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
+
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass
@@ -71,8 +72,8 @@ cfg = run.cfg
 import numpy as np
 import pandas as pd
 
-from course_utils import linear
-from course_utils.knn import limit_blas_threads, time_call
+from course_utils.numpy_ import linear
+from course_utils.numpy_.knn import limit_blas_threads, time_call
 
 blas_limit = limit_blas_threads(1)  # loops vs vectorised code on equal terms, stable timings (see 01)
 
@@ -179,8 +180,9 @@ linear.plot_forward_diagram();
 # an image folder is sorted by class.
 
 # %%
-from course_utils.datasets import CIFAR10_CLASSES as classes, load_cifar10
-from course_utils.plots import show_images
+from course_utils.data.datasets import CIFAR10_CLASSES as classes
+from course_utils.data.datasets import load_cifar10
+from course_utils.plots import plot_loss_curves, show_images
 
 info = run.get_data("cifar10", data_dir=data_dir)
 x_all, y_all, x_test, y_test = load_cifar10(info, n_train=cfg.n_train + cfg.n_val, n_test=cfg.n_test, seed=seed)
@@ -192,7 +194,7 @@ for split in ("train", "val", "test", "dev"):
 # %% [markdown]
 # ## 5. Loss and gradient: loops first, then vectorised
 #
-# `course_utils.linear` has each loss twice: a *naive* version with explicit loops over examples and
+# `course_utils.numpy_.linear` has each loss twice: a *naive* version with explicit loops over examples and
 # classes, easy to read and to trust, and a *vectorised* one, a few array operations. The naive one is the
 # reference the fast one must match, to 1e-9 in float64. Here $W$ is stored as (3073, 10), so that a batch of
 # rows times $W$ gives one row of scores per example (the transpose of 02's $W$).
@@ -391,8 +393,9 @@ print(f"best softmax validation accuracy: {softmax_val_acc:.3f}")
 # learning rate is too large; one still falling steeply at the end means more iterations would help.
 
 # %%
-linear.plot_loss_curves({"SVM (best)": svm_history, "softmax (best)": softmax_history},
-                        title="training loss of the selected models");
+plot_loss_curves({"SVM (best)": svm_history, "softmax (best)": softmax_history}, window=25, log=True,
+                 xlabel="SGD iteration", ylabel="loss (data + regularisation)",
+                 title="training loss of the selected models");
 
 # %% [markdown]
 # Only now, with the hyperparameters fixed, the test split:
@@ -402,7 +405,7 @@ svm_test_acc = svm_model.accuracy(data["X_test"], data["y_test"])
 softmax_test_acc = softmax_model.accuracy(data["X_test"], data["y_test"])
 print(f"SVM:     validation {svm_val_acc:.3f}   test {svm_test_acc:.3f}")
 print(f"softmax: validation {softmax_val_acc:.3f}   test {softmax_test_acc:.3f}")
-print(f"(kNN in 01 reached roughly 0.25-0.30; chance is 0.10)")
+print("(kNN in 01 reached roughly 0.25-0.30; chance is 0.10)")
 
 # %% [markdown]
 # **What to expect.** CS231n, with all 49,000 training images of the official data, reports about 0.39

@@ -36,6 +36,7 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
+
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass
@@ -68,7 +69,7 @@ import tensorflow as tf
 import torch
 import torch.nn.functional as F
 
-from course_utils import conv as C
+from course_utils.numpy_ import conv
 from course_utils.plots import bar_chart
 
 np.set_printoptions(precision=4, suppress=True)
@@ -107,12 +108,12 @@ print("sum:", np.sum(window * k1))
 # their sum, and where it lands in the output.
 
 # %%
-fig = C.plot_correlation_step(x1, k1, 0, 0)
+fig = conv.plot_correlation_step(x1, k1, 0, 0)
 fig.savefig(run.path("04_correlation_step.png"), dpi=80)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(C.cross_correlate2d(x1, k1))
+print(conv.cross_correlate2d(x1, k1))
 
 # %% [markdown]
 # The kernel computes "left column minus right column" of each window: −3 where the bright bar
@@ -139,7 +140,7 @@ x_demo = demo_rng.integers(0, 3, size=(1, 3, 5, 5)).astype(np.float32)    # N, C
 w_demo = demo_rng.integers(-1, 2, size=(2, 3, 3, 3)).astype(np.float32)   # F, C, HH, WW
 b_demo = np.array([1, 0], dtype=np.float32)
 print("input channel 0 (before padding):\n", x_demo[0, 0])
-print("padded input channel 0 (7x7):\n", C.pad_nchw(x_demo, 1)[0, 0])
+print("padded input channel 0 (7x7):\n", conv.pad_nchw(x_demo, 1)[0, 0])
 print("filter w0, channel 0:\n", w_demo[0, 0])
 
 # %% [markdown]
@@ -148,7 +149,7 @@ print("filter w0, channel 0:\n", w_demo[0, 0])
 
 # %%
 # NBVAL_CHECK_OUTPUT
-xp = C.pad_nchw(x_demo, 1)
+xp = conv.pad_nchw(x_demo, 1)
 entry = np.sum(xp[0, :, 0:3, 0:3] * w_demo[0]) + b_demo[0]
 print("out[filter 0, row 0, col 0] =", entry)
 
@@ -160,19 +161,19 @@ print("out[filter 0, row 0, col 0] =", entry)
 # TensorFlow in NHWC with kernels stored (HH, WW, C, F), so we move the axes before comparing.
 
 # %%
-out_loops = C.conv_forward_naive(x_demo, w_demo, b_demo, stride=2, pad=1)
-out_im2col = C.conv_forward_im2col(x_demo, w_demo, b_demo, stride=2, pad=1)
+out_loops = conv.conv_forward_naive(x_demo, w_demo, b_demo, stride=2, pad=1)
+out_im2col = conv.conv_forward_im2col(x_demo, w_demo, b_demo, stride=2, pad=1)
 
 out_torch = F.conv2d(torch.from_numpy(x_demo), torch.from_numpy(w_demo), torch.from_numpy(b_demo),
                      stride=2, padding=1).numpy()
 
-x_nhwc = C.nchw_to_nhwc(x_demo)
+x_nhwc = conv.nchw_to_nhwc(x_demo)
 x_nhwc_padded = tf.pad(x_nhwc, [[0, 0], [1, 1], [1, 1], [0, 0]])   # explicit pad 1, like PyTorch
-out_tf = (tf.nn.conv2d(x_nhwc_padded, C.torch_to_keras_kernel(w_demo), strides=2, padding="VALID")
+out_tf = (tf.nn.conv2d(x_nhwc_padded, conv.torch_to_keras_kernel(w_demo), strides=2, padding="VALID")
           + b_demo).numpy()                                           # (1, 3, 3, 2) NHWC
 
 conv_diff_torch = float(max(np.abs(out_loops - out_torch).max(), np.abs(out_im2col - out_torch).max()))
-conv_diff_tf = float(np.abs(C.nchw_to_nhwc(out_loops) - out_tf).max())
+conv_diff_tf = float(np.abs(conv.nchw_to_nhwc(out_loops) - out_tf).max())
 print(f"loops vs im2col:  {np.abs(out_loops - out_im2col).max():.2e}")
 print(f"loops vs PyTorch: {conv_diff_torch:.2e}    loops vs TensorFlow: {conv_diff_tf:.2e}")
 assert conv_diff_torch <= 1e-5 and conv_diff_tf <= 1e-5
@@ -185,7 +186,7 @@ assert conv_diff_torch <= 1e-5 and conv_diff_tf <= 1e-5
 # NBVAL_CHECK_OUTPUT
 for f in range(2):
     print(f"output map of filter {f} (bias {b_demo[f]:g}):\n{out_loops[0, f]}")
-conv_demo_output = C.nchw_to_nhwc(out_loops)[0]          # 3 x 3 x 2, the volume notation H x W x D
+conv_demo_output = conv.nchw_to_nhwc(out_loops)[0]          # 3 x 3 x 2, the volume notation H x W x D
 print("shape:", conv_demo_output.shape)
 metrics.update(conv_demo_output=conv_demo_output.tolist(), conv_max_abs_diff_torch=conv_diff_torch,
                conv_max_abs_diff_tf=conv_diff_tf)
@@ -202,13 +203,13 @@ metrics.update(conv_demo_output=conv_demo_output.tolist(), conv_max_abs_diff_tor
 
 # %%
 # NBVAL_CHECK_OUTPUT
-side = C.conv_output_size(32, 5, pad=2, stride=1)
+side = conv.conv_output_size(32, 5, pad=2, stride=1)
 print("32x32x3, ten 5x5 filters, S=1, P=2 ->", (side, side, 10))
 try:
-    C.conv_output_size(10, 3, pad=0, stride=2)
+    conv.conv_output_size(10, 3, pad=0, stride=2)
 except ValueError as err:
     print("ValueError:", err)
-print("frameworks would floor it to:", C.conv_output_size(10, 3, pad=0, stride=2, strict=False))
+print("frameworks would floor it to:", conv.conv_output_size(10, 3, pad=0, stride=2, strict=False))
 
 # %% [markdown]
 # ### Exercise: the output size
@@ -280,7 +281,7 @@ for s in (1, 2):
     t1 = torch.nn.Conv2d(3, 4, 3, stride=s, padding=1)(xt).shape[-1]
     tsame = torch.nn.Conv2d(3, 4, 3, stride=s, padding="same")(xt).shape[-1] if s == 1 else "not allowed"
     print(f"{s:>6} | {kv:>12} {ks:>11} | {t0:>11} {t1:>11} {tsame:>10}")
-print("Keras 'same' padding (before, after) for W=32, F=3, S=2:", C.same_padding(32, 3, 2))
+print("Keras 'same' padding (before, after) for W=32, F=3, S=2:", conv.same_padding(32, 3, 2))
 
 # %% [markdown]
 # ## 5. ReLU and pooling
@@ -292,16 +293,16 @@ print("Keras 'same' padding (before, after) for W=32, F=3, S=2:", C.same_padding
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("ReLU([-2, -0.5, 0, 1.5]) =", C.relu(np.array([-2, -0.5, 0, 1.5])))
+print("ReLU([-2, -0.5, 0, 1.5]) =", conv.relu(np.array([-2, -0.5, 0, 1.5])))
 pool_in = np.array([[1, 1, 2, 4],
                     [5, 6, 7, 8],
                     [3, 2, 1, 0],
                     [1, 2, 3, 4]], dtype=np.float32)[None, None]          # N=1, C=1
-maxpool = C.max_pool_forward(pool_in, size=2, stride=2)
-avgpool = C.avg_pool_forward(pool_in, size=2, stride=2)
+maxpool = conv.max_pool_forward(pool_in, size=2, stride=2)
+avgpool = conv.avg_pool_forward(pool_in, size=2, stride=2)
 print("max pool 2x2/2:\n", maxpool[0, 0])
 print("average pool 2x2/2:\n", avgpool[0, 0])
-print("global average pool:", C.global_avg_pool(pool_in)[0])
+print("global average pool:", conv.global_avg_pool(pool_in)[0])
 
 # %% [markdown]
 # The same three numbers from both libraries (PyTorch on NCHW, Keras on NHWC):
@@ -309,14 +310,14 @@ print("global average pool:", C.global_avg_pool(pool_in)[0])
 # %%
 # NBVAL_CHECK_OUTPUT
 pool_t = torch.from_numpy(pool_in)
-pool_k = C.nchw_to_nhwc(pool_in)
+pool_k = conv.nchw_to_nhwc(pool_in)
 checks = {
     "max, PyTorch": np.allclose(F.max_pool2d(pool_t, 2, 2).numpy(), maxpool),
-    "max, Keras": np.allclose(C.nhwc_to_nchw(keras.layers.MaxPooling2D(2, 2)(pool_k).numpy()), maxpool),
+    "max, Keras": np.allclose(conv.nhwc_to_nchw(keras.layers.MaxPooling2D(2, 2)(pool_k).numpy()), maxpool),
     "avg, PyTorch": np.allclose(F.avg_pool2d(pool_t, 2, 2).numpy(), avgpool),
-    "avg, Keras": np.allclose(C.nhwc_to_nchw(keras.layers.AveragePooling2D(2, 2)(pool_k).numpy()), avgpool),
-    "GAP, PyTorch": np.allclose(F.adaptive_avg_pool2d(pool_t, 1).numpy()[:, :, 0, 0], C.global_avg_pool(pool_in)),
-    "GAP, Keras": np.allclose(keras.layers.GlobalAveragePooling2D()(pool_k).numpy(), C.global_avg_pool(pool_in)),
+    "avg, Keras": np.allclose(conv.nhwc_to_nchw(keras.layers.AveragePooling2D(2, 2)(pool_k).numpy()), avgpool),
+    "GAP, PyTorch": np.allclose(F.adaptive_avg_pool2d(pool_t, 1).numpy()[:, :, 0, 0], conv.global_avg_pool(pool_in)),
+    "GAP, Keras": np.allclose(keras.layers.GlobalAveragePooling2D()(pool_k).numpy(), conv.global_avg_pool(pool_in)),
 }
 for name, ok in checks.items():
     print(f"{name:13s} equal: {ok}")
@@ -373,9 +374,9 @@ beta = bn_rng.normal(size=3).astype(np.float32)
 mom_torch, eps = 0.1, 1e-5
 
 # by hand, once with each library's running-variance convention
-y_hand, mean_t, var_t = C.batchnorm_forward(x_bn, gamma, beta, np.zeros(3), np.ones(3), training=True,
+y_hand, mean_t, var_t = conv.batchnorm_forward(x_bn, gamma, beta, np.zeros(3), np.ones(3), training=True,
                                             momentum=mom_torch, eps=eps, unbiased_running_var=True)
-_, mean_k, var_k = C.batchnorm_forward(x_bn, gamma, beta, np.zeros(3), np.ones(3), training=True,
+_, mean_k, var_k = conv.batchnorm_forward(x_bn, gamma, beta, np.zeros(3), np.ones(3), training=True,
                                        momentum=mom_torch, eps=eps, unbiased_running_var=False)
 
 bn_torch = torch.nn.BatchNorm2d(3, eps=eps, momentum=mom_torch)
@@ -389,7 +390,7 @@ bn_keras = keras.layers.BatchNormalization(momentum=1 - mom_torch, epsilon=eps)
 bn_keras.build((None, 4, 4, 3))
 bn_keras.gamma.assign(gamma)
 bn_keras.beta.assign(beta)
-y_keras = C.nhwc_to_nchw(bn_keras(C.nchw_to_nhwc(x_bn), training=True).numpy())
+y_keras = conv.nhwc_to_nchw(bn_keras(conv.nchw_to_nhwc(x_bn), training=True).numpy())
 
 print("running mean  by hand:", mean_t, "\n              PyTorch:", bn_torch.running_mean.numpy(),
       "\n              Keras:  ", bn_keras.moving_mean.numpy())
@@ -403,11 +404,11 @@ print("running var   by hand (biased):  ", var_k, " Keras:  ", bn_keras.moving_v
 # lot here — which is why a network evaluated in the wrong mode behaves strangely.
 
 # %%
-y_hand_eval_t, _, _ = C.batchnorm_forward(x_bn, gamma, beta, mean_t, var_t, training=False, eps=eps)
-y_hand_eval_k, _, _ = C.batchnorm_forward(x_bn, gamma, beta, mean_k, var_k, training=False, eps=eps)
+y_hand_eval_t, _, _ = conv.batchnorm_forward(x_bn, gamma, beta, mean_t, var_t, training=False, eps=eps)
+y_hand_eval_k, _, _ = conv.batchnorm_forward(x_bn, gamma, beta, mean_k, var_k, training=False, eps=eps)
 bn_torch.eval()
 y_torch_eval = bn_torch(torch.from_numpy(x_bn)).detach().numpy()
-y_keras_eval = C.nhwc_to_nchw(bn_keras(C.nchw_to_nhwc(x_bn), training=False).numpy())
+y_keras_eval = conv.nhwc_to_nchw(bn_keras(conv.nchw_to_nhwc(x_bn), training=False).numpy())
 
 bn_diff_torch = float(max(np.abs(y_hand - y_torch).max(), np.abs(y_hand_eval_t - y_torch_eval).max(),
                           np.abs(mean_t - bn_torch.running_mean.numpy()).max(),
@@ -449,10 +450,10 @@ batchnorm_forward = use("04.batchnorm_forward", batchnorm_forward)
 # %%
 # NBVAL_CHECK_OUTPUT
 small = np.array([[1, 2], [3, 4]], dtype=np.float32)[None, None]
-up = C.upsample_nearest(small, 2)
+up = conv.upsample_nearest(small, 2)
 print(up[0, 0])
 print("PyTorch equal:", np.array_equal(torch.nn.Upsample(scale_factor=2, mode="nearest")(torch.from_numpy(small)).numpy(), up))
-print("Keras equal:  ", np.array_equal(C.nhwc_to_nchw(keras.layers.UpSampling2D(2)(C.nchw_to_nhwc(small)).numpy()), up))
+print("Keras equal:  ", np.array_equal(conv.nhwc_to_nchw(keras.layers.UpSampling2D(2)(conv.nchw_to_nhwc(small)).numpy()), up))
 
 # %% [markdown]
 # A **transposed convolution** learns how to upsample. Read it as a scatter: each input pixel
@@ -464,11 +465,11 @@ print("Keras equal:  ", np.array_equal(C.nhwc_to_nchw(keras.layers.UpSampling2D(
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("output size for W=4, F=4, S=2, P=1:", C.conv_transpose_output_size(4, 4, pad=1, stride=2))
+print("output size for W=4, F=4, S=2, P=1:", conv.conv_transpose_output_size(4, 4, pad=1, stride=2))
 ones = np.ones((1, 1, 2, 2), np.float32)
 stamp = np.arange(1, 10, dtype=np.float32).reshape(1, 1, 3, 3)
 print("scatter-add of a 3x3 kernel from a 2x2 input of ones, stride 2, no crop:\n",
-      C.conv_transpose_forward(ones, stamp, np.zeros(1, np.float32), stride=2, pad=0)[0, 0])
+      conv.conv_transpose_forward(ones, stamp, np.zeros(1, np.float32), stride=2, pad=0)[0, 0])
 
 # %% [markdown]
 # The overlapping column and row (value 3+1, 7+9, ...) are where two stamps added up. Now a real
@@ -481,7 +482,7 @@ x_up = tr_rng.normal(size=(2, 3, 4, 4)).astype(np.float32)
 w_up = tr_rng.normal(size=(3, 2, 4, 4)).astype(np.float32)   # C_in, C_out, F, F
 b_up = tr_rng.normal(size=2).astype(np.float32)
 
-y_up = C.conv_transpose_forward(x_up, w_up, b_up, stride=2, pad=1)
+y_up = conv.conv_transpose_forward(x_up, w_up, b_up, stride=2, pad=1)
 
 ct_torch = torch.nn.ConvTranspose2d(3, 2, 4, stride=2, padding=1)
 with torch.no_grad():
@@ -491,9 +492,9 @@ y_up_torch = ct_torch(torch.from_numpy(x_up)).detach().numpy()
 
 ct_keras = keras.layers.Conv2DTranspose(2, 4, strides=2, padding="same")
 ct_keras.build((None, 4, 4, 3))
-ct_keras.kernel.assign(C.torch_to_keras_kernel(w_up))
+ct_keras.kernel.assign(conv.torch_to_keras_kernel(w_up))
 ct_keras.bias.assign(b_up)
-y_up_keras = C.nhwc_to_nchw(ct_keras(C.nchw_to_nhwc(x_up)).numpy())
+y_up_keras = conv.nhwc_to_nchw(ct_keras(conv.nchw_to_nhwc(x_up)).numpy())
 
 tr_diff_torch = float(np.abs(y_up - y_up_torch).max())
 tr_diff_keras = float(np.abs(y_up - y_up_keras).max())
@@ -512,18 +513,18 @@ metrics.update(transposed_max_abs_diff_torch=tr_diff_torch, transposed_max_abs_d
 w3 = tr_rng.normal(size=(3, 2, 3, 3)).astype(np.float32)
 ct3_keras = keras.layers.Conv2DTranspose(2, 3, strides=2, padding="same")
 ct3_keras.build((None, 4, 4, 3))
-ct3_keras.kernel.assign(C.torch_to_keras_kernel(w3))
+ct3_keras.kernel.assign(conv.torch_to_keras_kernel(w3))
 ct3_keras.bias.assign(np.zeros(2, np.float32))
 ct3_torch = torch.nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1, bias=False)
 with torch.no_grad():
     ct3_torch.weight.copy_(torch.from_numpy(w3))
-k3 = C.nhwc_to_nchw(ct3_keras(C.nchw_to_nhwc(x_up)).numpy())
+k3 = conv.nhwc_to_nchw(ct3_keras(conv.nchw_to_nhwc(x_up)).numpy())
 t3 = ct3_torch(torch.from_numpy(x_up)).detach().numpy()
 zero = np.zeros(2, np.float32)
 print("Keras same   == scatter, crop (top 0, bottom 1):",
-      np.allclose(k3, C.conv_transpose_forward(x_up, w3, zero, 2, (0, 1)), atol=1e-5))
+      np.allclose(k3, conv.conv_transpose_forward(x_up, w3, zero, 2, (0, 1)), atol=1e-5))
 print("PyTorch p1/op1 == scatter, crop (top 1, bottom 0):",
-      np.allclose(t3, C.conv_transpose_forward(x_up, w3, zero, 2, (1, 0)), atol=1e-5))
+      np.allclose(t3, conv.conv_transpose_forward(x_up, w3, zero, 2, (1, 0)), atol=1e-5))
 print("Keras == PyTorch:", np.allclose(k3, t3, atol=1e-5))
 
 # %% [markdown]
@@ -553,16 +554,16 @@ def best_time(fn, repeats):
 
 
 with run.timer("naive_conv"):
-    t_naive = best_time(lambda: C.conv_forward_naive(x_time, w_time, b_time, 1, 1), cfg.timing_repeats)
+    t_naive = best_time(lambda: conv.conv_forward_naive(x_time, w_time, b_time, 1, 1), cfg.timing_repeats)
 # the fast versions take milliseconds, so a moment of load on a shared machine would swamp one
 # measurement: take the best of 20
-t_im2col = best_time(lambda: C.conv_forward_im2col(x_time, w_time, b_time, 1, 1), 20)
+t_im2col = best_time(lambda: conv.conv_forward_im2col(x_time, w_time, b_time, 1, 1), 20)
 t_torch = best_time(lambda: F.conv2d(torch.from_numpy(x_time), torch.from_numpy(w_time), padding=1), 20)
 speedup = t_naive / t_im2col
 print(f"batch {x_time.shape}: loops {t_naive * 1e3:.0f} ms | im2col {t_im2col * 1e3:.1f} ms | "
       f"PyTorch conv2d {t_torch * 1e3:.1f} ms | im2col speed-up {speedup:.0f}x")
-assert np.allclose(C.conv_forward_naive(x_time[:2], w_time, b_time, 1, 1),
-                   C.conv_forward_im2col(x_time[:2], w_time, b_time, 1, 1), atol=1e-4)
+assert np.allclose(conv.conv_forward_naive(x_time[:2], w_time, b_time, 1, 1),
+                   conv.conv_forward_im2col(x_time[:2], w_time, b_time, 1, 1), atol=1e-4)
 metrics["im2col_speedup"] = float(speedup)
 fig = bar_chart({"loops": t_naive * 1e3, "im2col": t_im2col * 1e3, "PyTorch": t_torch * 1e3},
                 ylabel="ms (log scale)", title=f"Convolution of {cfg.timing_batch}x3x32x32, 16 filters 3x3",

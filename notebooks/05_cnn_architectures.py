@@ -39,6 +39,7 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
+
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass
@@ -75,9 +76,30 @@ cfg = run.cfg
 import keras
 import torch
 import torchvision
+from torch.utils.data import TensorDataset
 
-from course_utils import architectures as A
-from course_utils.datasets import load_cifar10
+from course_utils.arch import (
+    CATS_DOGS_GAP_SPEC,
+    CATS_DOGS_SCRATCH_SPEC,
+    MONKEYPOX_SPEC,
+    receptive_field,
+    total_params,
+    trace,
+    trace_table,
+)
+from course_utils.data.datasets import load_cifar10
+from course_utils.keras_.models import cats_dogs_gap_cnn, cats_dogs_scratch_cnn, keras_from_spec, monkeypox_cnn
+from course_utils.plots import plot_loss_curves
+from course_utils.torch_.data import make_loader
+from course_utils.torch_.models import (
+    BasicBlock,
+    count_params_torch,
+    empirical_receptive_field,
+    kernel_strides,
+    small_resnet,
+    torch_from_spec,
+)
+from course_utils.torch_.train import fit
 
 metrics = {}
 
@@ -101,8 +123,8 @@ metrics = {}
 small_spec = [("conv", 32, 3, 1, "same"), ("relu",), ("conv", 32, 3, 1, "same"), ("relu",), ("pool", 2, 2),
               ("conv", 64, 3, 1, "same"), ("relu",), ("conv", 64, 3, 1, "same"), ("relu",), ("pool", 2, 2),
               ("flatten",), ("dense", 10)]
-rows = A.trace(small_spec, input_shape=(32, 32, 3))
-print(A.trace_table(rows))
+rows = trace(small_spec, input_shape=(32, 32, 3))
+print(trace_table(rows))
 print("layers with parameters:", sum(r.params > 0 for r in rows))
 
 # %% [markdown]
@@ -110,7 +132,7 @@ print("layers with parameters:", sum(r.params > 0 for r in rows))
 # the same shapes and counts:
 
 # %%
-small_keras = A.keras_from_spec(small_spec, (32, 32, 3), output_activation="softmax", name="small_cnn")
+small_keras = keras_from_spec(small_spec, (32, 32, 3), output_activation="softmax", name="small_cnn")
 small_keras.summary()
 
 # %% [markdown]
@@ -122,12 +144,12 @@ small_keras.summary()
 for row, layer in zip(rows, small_keras.layers, strict=True):
     assert tuple(layer.output.shape[1:]) == row.output_shape, (row, layer.output.shape)
     assert layer.count_params() == row.params, (row, layer.name)
-small_torch = A.torch_from_spec(small_spec, in_channels=3, input_hw=(32, 32))
-print("by hand:", f"{A.total_params(small_spec, (32, 32, 3)):,}",
+small_torch = torch_from_spec(small_spec, in_channels=3, input_hw=(32, 32))
+print("by hand:", f"{total_params(small_spec, (32, 32, 3)):,}",
       "| Keras:", f"{small_keras.count_params():,}",
-      "| PyTorch:", f"{A.count_params_torch(small_torch):,}")
+      "| PyTorch:", f"{count_params_torch(small_torch):,}")
 print("PyTorch output shape:", tuple(small_torch(torch.zeros(1, 3, 32, 32)).shape))
-assert A.total_params(small_spec, (32, 32, 3)) == small_keras.count_params() == A.count_params_torch(small_torch)
+assert total_params(small_spec, (32, 32, 3)) == small_keras.count_params() == count_params_torch(small_torch)
 
 # %% [markdown]
 # ### Exercise: parameters of a convolutional layer
@@ -160,25 +182,25 @@ print("Conv2d(3, 32, 3):", conv_params(3, 32, 3))
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(A.trace_table(A.trace(A.MONKEYPOX_SPEC, (250, 250, 3))))
+print(trace_table(trace(MONKEYPOX_SPEC, (250, 250, 3))))
 
 # %% [markdown]
 # About 30 million parameters — and 29.5 million of them in one layer: the Dense 512 after a
 # 15×15×256 Flatten. Every input pixel of that feature map gets its own weight to each of the 512
 # units, so this count grows with the image size (at 128×128 it would be about a quarter). The builder
-# in `course_utils.architectures` that notebook 07 uses gives the same number:
+# in `course_utils.arch` that notebook 07 uses gives the same number:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-monkeypox = A.monkeypox_cnn(input_shape=(250, 250, 3), n_outputs=2)
-cats_dogs = A.cats_dogs_scratch_cnn(image_size=150)
-cats_dogs_gap = A.cats_dogs_gap_cnn(image_size=150)
+monkeypox = monkeypox_cnn(input_shape=(250, 250, 3), n_outputs=2)
+cats_dogs = cats_dogs_scratch_cnn(image_size=150)
+cats_dogs_gap = cats_dogs_gap_cnn(image_size=150)
 print(f"monkeypox CNN, 250x250, 2-way softmax: {monkeypox.count_params():>12,}")
 print(f"cats-vs-dogs CNN from scratch, 150x150: {cats_dogs.count_params():>11,}")
 print(f"cats-vs-dogs GAP CNN (any size):        {cats_dogs_gap.count_params():>11,}")
-assert monkeypox.count_params() == A.total_params(A.MONKEYPOX_SPEC, (250, 250, 3)) == 30_471_234
-assert cats_dogs.count_params() == A.total_params(A.CATS_DOGS_SCRATCH_SPEC, (150, 150, 3)) == 3_453_121
-assert cats_dogs_gap.count_params() == A.total_params(A.CATS_DOGS_GAP_SPEC, (150, 150, 3)) == 97_569
+assert monkeypox.count_params() == total_params(MONKEYPOX_SPEC, (250, 250, 3)) == 30_471_234
+assert cats_dogs.count_params() == total_params(CATS_DOGS_SCRATCH_SPEC, (150, 150, 3)) == 3_453_121
+assert cats_dogs_gap.count_params() == total_params(CATS_DOGS_GAP_SPEC, (150, 150, 3)) == 97_569
 metrics.update(params_seed_monkeypox_cnn=monkeypox.count_params(), params_cats_dogs_scratch=cats_dogs.count_params())
 
 # %% [markdown]
@@ -223,7 +245,7 @@ with torch.device("meta"):
 print(f"{'model':10s} {'parameters':>12s} {'in FC layers':>14s}")
 tv_counts = {}
 for name, model in tv_models.items():
-    total = A.count_params_torch(model)
+    total = count_params_torch(model)
     fc = sum(p.numel() for m in model.modules() if isinstance(m, torch.nn.Linear) for p in m.parameters())
     tv_counts[name] = total
     print(f"{name:10s} {total:>12,} {fc / total:>13.0%}")
@@ -259,9 +281,9 @@ metrics.update(params_alexnet=tv_counts["AlexNet"], params_vgg16=tv_counts["VGG1
 C_ = 64
 three_3x3 = torch.nn.Sequential(*[torch.nn.Conv2d(C_, C_, 3, padding=1, bias=False) for _ in range(3)])
 one_7x7 = torch.nn.Conv2d(C_, C_, 7, padding=3, bias=False)
-print(f"C = {C_}: three 3x3 layers {A.count_params_torch(three_3x3):,} weights (27 C^2 = {27 * C_ ** 2:,}); "
-      f"one 7x7 layer {A.count_params_torch(one_7x7):,} (49 C^2 = {49 * C_ ** 2:,})")
-rf_vgg = A.receptive_field([(3, 1)] * 3)
+print(f"C = {C_}: three 3x3 layers {count_params_torch(three_3x3):,} weights (27 C^2 = {27 * C_ ** 2:,}); "
+      f"one 7x7 layer {count_params_torch(one_7x7):,} (49 C^2 = {49 * C_ ** 2:,})")
+rf_vgg = receptive_field([(3, 1)] * 3)
 print("recurrence over three 3x3 stride-1 layers, (r, j) after each:", rf_vgg)
 receptive_field_vgg_3x3x3 = rf_vgg[-1][0]
 assert receptive_field_vgg_3x3x3 == 7
@@ -287,8 +309,8 @@ rf_checks = {
 }
 rf_match = True
 for name, (net, size, channels) in rf_checks.items():
-    by_recurrence = A.receptive_field(A.kernel_strides(net))[-1][0]
-    measured = A.empirical_receptive_field(net, input_size=size, in_channels=channels)
+    by_recurrence = receptive_field(kernel_strides(net))[-1][0]
+    measured = empirical_receptive_field(net, input_size=size, in_channels=channels)
     rf_match &= by_recurrence == measured
     print(f"{name:30s} recurrence {by_recurrence:4d}   from input gradients {measured:4d}")
 print("all match:", rf_match)
@@ -303,8 +325,8 @@ assert rf_match
 # %%
 # NBVAL_CHECK_OUTPUT
 with torch.device("meta"):
-    vgg_ks = A.kernel_strides(torchvision.models.vgg16(weights=None).features)
-vgg_rf = A.receptive_field(vgg_ks)
+    vgg_ks = kernel_strides(torchvision.models.vgg16(weights=None).features)
+vgg_rf = receptive_field(vgg_ks)
 print("VGG16 conv5_3: (r, j) =", vgg_rf[-2], "| pool5: (r, j) =", vgg_rf[-1])
 metrics.update(receptive_field_vgg_3x3x3=int(receptive_field_vgg_3x3x3), receptive_field_matches_empirical=bool(rf_match))
 
@@ -340,12 +362,12 @@ print("VGG16 features:", receptive_field(vgg_ks), "pixels")
 #
 # When a block halves the resolution (stride 2) and doubles the channels, $x$ no longer has
 # $F(x)$'s shape; a 1×1 stride-2 convolution (with batch norm) *projects* it — the projection
-# shortcut. Our `BasicBlock` (in `course_utils.architectures`, about 25 lines) does both:
+# shortcut. Our `BasicBlock` (in `course_utils.torch_.models`, about 25 lines) does both:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-identity_block = A.BasicBlock(64, 64, stride=1)
-projection_block = A.BasicBlock(64, 128, stride=2)
+identity_block = BasicBlock(64, 64, stride=1)
+projection_block = BasicBlock(64, 128, stride=2)
 x = torch.randn(2, 64, 56, 56)
 print("identity shortcut:  ", tuple(x.shape), "->", tuple(identity_block(x).shape),
       "| shortcut:", type(identity_block.shortcut).__name__)
@@ -362,9 +384,9 @@ resnet18 = torchvision.models.resnet18(weights=None)
 for ours, theirs, name in ((identity_block, resnet18.layer1[0], "layer1[0]"),
                            (projection_block, resnet18.layer2[0], "layer2[0]")):
     same_shapes = sorted(p.shape for p in ours.parameters()) == sorted(p.shape for p in theirs.parameters())
-    print(f"{name}: ours {A.count_params_torch(ours):,} vs torchvision {A.count_params_torch(theirs):,} "
+    print(f"{name}: ours {count_params_torch(ours):,} vs torchvision {count_params_torch(theirs):,} "
           f"parameters; same tensor shapes: {same_shapes}")
-    assert A.count_params_torch(ours) == A.count_params_torch(theirs) and same_shapes
+    assert count_params_torch(ours) == count_params_torch(theirs) and same_shapes
 
 # %% [markdown]
 # ## 5. An experiment: a deep plain network against its residual twin
@@ -399,14 +421,17 @@ curves = {}
 for residual in (False, True):
     name = f"{'residual' if residual else 'plain'} ({2 * n_blocks + 2} layers)"
     torch.manual_seed(seed)
-    net = A.small_resnet(n_blocks=n_blocks, width=width, n_classes=10, residual=residual)
+    net = small_resnet(n_blocks=n_blocks, width=width, n_classes=10, residual=residual)
     with run.timer(name.split()[0]):
-        curves[name] = A.train_classifier_steps(net, xt, yt, steps=cfg.depth_experiment_steps,
-                                                batch_size=cfg.depth_experiment_batch, lr=0.05, seed=seed,
-                                                log_every=log_every)
-    print(f"{name:22s} {A.count_params_torch(net):,} parameters | loss {curves[name][0]:.3f} -> "
+        batches = make_loader(TensorDataset(xt, yt), cfg.depth_experiment_batch, seed=seed,
+                              n_batches=cfg.depth_experiment_steps)   # the same batches for both networks
+        sgd = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+        history, _ = fit(net, batches, sgd, torch.nn.CrossEntropyLoss(), run.device, eval_every=log_every,
+                         progress=False)
+        curves[name] = history["loss"]   # mean training loss of the last log_every steps
+    print(f"{name:22s} {count_params_torch(net):,} parameters | loss {curves[name][0]:.3f} -> "
           f"{curves[name][-1]:.3f} | {run.timings[name.split()[0]]:.0f} s")
-fig = A.plot_loss_curves(curves, log_every, title=f"CIFAR-10 subset ({len(xt)} images), same layers, same batches")
+fig = plot_loss_curves(curves, every=log_every, title=f"CIFAR-10 subset ({len(xt)} images), same layers, same batches")
 fig.savefig(run.path("05_plain_vs_residual.png"), dpi=80)
 
 # %%

@@ -36,6 +36,7 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
+
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass
@@ -67,9 +68,9 @@ cfg = run.cfg
 # %% [markdown]
 # ## 1. The device
 #
-# PyTorch never moves anything to a GPU on its own: we pick a `torch.device` once and send the
-# model and every batch to it. `select_device` prefers CUDA (NVIDIA GPUs), then MPS (Apple
-# silicon), then the CPU; `run.device` is what `setup_notebook` detected.
+# PyTorch never moves anything to a GPU on its own: we pick a device once and send the model and
+# every batch to it. `setup_notebook` picked it as `run.device` (`course_utils.setup.env.torch_device`):
+# CUDA (NVIDIA GPUs) if PyTorch sees one, then MPS (Apple silicon), then the CPU.
 
 # %%
 import numpy as np
@@ -77,9 +78,10 @@ import torch
 from torch import nn
 
 from course_utils.plots import plot_confusion_matrix, plot_history, show_images
-from course_utils.torch_train import accuracy, evaluate, fit_with_evaluation, make_loader, predict, select_device
+from course_utils.torch_.data import make_loader
+from course_utils.torch_.train import accuracy, evaluate, fit, predict
 
-device = select_device(run.device)
+device = run.device  # cuda, mps or cpu: chosen once by setup_notebook
 print("training on", device)
 
 # %% [markdown]
@@ -214,8 +216,8 @@ print("accuracy of the example:", accuracy(example_logits, example_targets))
 # 3. forward pass, loss, `loss.backward()`, `optimizer.step()`;
 # 4. every `eval_every` batches: `model.eval()` and `torch.no_grad()` for the test set, then back to training.
 #
-# The loop lives in `course_utils.torch_train.fit_with_evaluation` (read it: about 40 lines) so that
-# every PyTorch notebook uses the same one. Adam with learning rate 10⁻³ and batches of 64, as in
+# The loop lives in `course_utils.torch_.train.fit` (read it: about 60 lines) so that every
+# PyTorch notebook uses the same one (here the test set plays the validation set). Adam with learning rate 10⁻³ and batches of 64, as in
 # the original tutorial; a progress line (epoch, batch, accuracies) updates in place while it trains.
 #
 # ### Exercise: one training step
@@ -240,8 +242,8 @@ train_step = use("06.train_step", train_step)
 optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
 criterion = nn.CrossEntropyLoss()
 with run.timer("train"):
-    history = fit_with_evaluation(model, train_loader, test_loader, optimizer, criterion, epochs=cfg.epochs,
-                                  device=device, eval_every=cfg.eval_every)
+    history, _ = fit(model, train_loader, optimizer, criterion, device, epochs=cfg.epochs, val_loader=test_loader,
+                     eval_every=cfg.eval_every)
 for s, e, a, va in zip(history["step"], history["epoch"], history["accuracy"], history["val_accuracy"]):
     print(f"batch {s:5d} (epoch {e:5.2f}): train accuracy {a:.3f} | test accuracy {va:.3f}")
 print(f"training time: {run.timings['train']:.0f} s on {device}")

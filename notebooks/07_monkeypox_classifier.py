@@ -42,6 +42,7 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
+
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass
@@ -72,7 +73,8 @@ run = course_utils.setup_notebook("07_monkeypox_classifier", profile=profile, da
                                   data_dir=data_dir, output_dir=output_dir, seed=seed, tiny=tiny, image_size=image_size,
                                   batch_size=batch_size, epochs=epochs, max_images_per_class=max_images_per_class,
                                   patience=patience, learning_rate=learning_rate, lr_schedule=lr_schedule,
-                                  timing_epochs=timing_epochs, split_fractions=split_fractions)
+                                  timing_epochs=timing_epochs, split_fractions=split_fractions,
+                                  positive_class=positive_class)
 cfg = run.cfg
 
 # %%
@@ -86,10 +88,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from course_utils import keras_data, keras_train, metrics, plots
-from course_utils.architectures import monkeypox_cnn
-from course_utils.datasets import find_image_root
-from course_utils.scan import scan_folder
+from course_utils import metrics, plots
+from course_utils.data.datasets import find_image_root
+from course_utils.data.scan import scan_folder
+from course_utils.data.splits import group_split
+from course_utils.keras_ import data as keras_data
+from course_utils.keras_ import train as keras_train
+from course_utils.keras_.models import monkeypox_cnn
 
 print("Keras", keras.__version__, "on", keras.backend.backend())
 logging.getLogger("tensorflow").setLevel(logging.ERROR)  # keep TensorFlow's retracing notices out of the way
@@ -104,7 +109,7 @@ warnings.filterwarnings("ignore", message="The `deterministic` argument has no e
 # Keras stops at the first one it cannot decode. The old fix, deleting files that fail, destroys
 # evidence and quietly changes the dataset.
 #
-# Instead we **scan** the folder first (`course_utils.scan.scan_folder`): every file is fully
+# Instead we **scan** the folder first (`course_utils.data.scan.scan_folder`): every file is fully
 # decoded once, bad ones are reported with a reason and left out of the file list (never deleted),
 # and grayscale, CMYK or palette images are *kept* and converted to RGB when loaded.
 
@@ -173,9 +178,9 @@ print(f"{per_patient.size} patients; images per patient: "
 
 # %%
 fractions = tuple(cfg.split_fractions)
-tr, va, te = keras_data.group_split(groups, fractions, seed=seed, labels=y_all)
+tr, va, te = group_split(groups, fractions, seed=seed, labels=y_all)
 # the naive split: every image its own group, so patients are cut across splits
-rtr, rva, rte = keras_data.group_split(np.arange(len(paths)), fractions, seed=seed, labels=y_all)
+rtr, rva, rte = group_split(np.arange(len(paths)), fractions, seed=seed, labels=y_all)
 
 
 def leaked(train_idx, test_idx):
@@ -283,7 +288,7 @@ fig = plots.show_images(images.numpy()[:16], titles=[class_names[int(k)] for k i
 # The tutorial's network: four convolution–max-pool blocks (32, 64, 128, 256 filters), a fifth
 # convolution, `Flatten`, `Dense(512)` and the output layer. At the original 250×250 input it has
 # about 30 million parameters, nearly all in the first dense layer (the flattened 15×15×256 map
-# times 512). It is built by `course_utils.architectures.monkeypox_cnn` (studied in 05).
+# times 512). It is built by `course_utils.keras_.models.monkeypox_cnn` (studied in 05).
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -318,7 +323,7 @@ print(f"sparse CE on sigmoid {loss(sigmoid):.4f} != -log(sigmoid[0]) {-np.log(si
 #
 # ## 6. Training control
 #
-# Five tools, all in `course_utils.keras_train.fit`:
+# Five tools, all in `course_utils.keras_.train.fit`:
 #
 # - **EarlyStopping** watches the validation loss and stops after `patience` epochs without
 #   improvement, restoring the best weights: the number of epochs becomes a ceiling, not a guess.

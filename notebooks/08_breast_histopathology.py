@@ -38,6 +38,7 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
+
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass
@@ -78,8 +79,11 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from course_utils import keras_data, keras_train, metrics, plots
-from course_utils.scan import scan_files
+from course_utils import metrics, plots
+from course_utils.data.scan import scan_files
+from course_utils.data.splits import group_split
+from course_utils.keras_ import data as keras_data
+from course_utils.keras_ import train as keras_train
 
 # %% [markdown]
 # ## 1. Getting the data
@@ -148,7 +152,7 @@ print(f"{len(paths)} patches, {len(set(patients))} patients, {y_all.mean():.1%} 
 # stratified by each patient's majority label).
 
 # %%
-tr, va, te = keras_data.group_split(patients, tuple(cfg.split_fractions), seed=seed, labels=y_all)
+tr, va, te = group_split(patients, tuple(cfg.split_fractions), seed=seed, labels=y_all)
 assert not set(patients[tr]) & set(patients[te]) and not set(patients[va]) & set(patients[te])
 assert min(len(tr), len(va), len(te)) > 0, "too few patients for three splits: raise max_patients"
 balance = pd.DataFrame({

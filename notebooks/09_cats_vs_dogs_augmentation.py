@@ -38,6 +38,7 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
+
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass
@@ -71,9 +72,12 @@ cfg = run.cfg
 import keras
 import pandas as pd
 
-from course_utils import catsdogs, keras_data, keras_train, plots
-from course_utils.architectures import cats_dogs_gap_cnn, cats_dogs_scratch_cnn
-from course_utils.keras_transfer import keras_augmentation
+from course_utils import plots
+from course_utils.data.splits import CLASSES, get_cats_dogs, make_split
+from course_utils.keras_ import data as keras_data
+from course_utils.keras_ import train as keras_train
+from course_utils.keras_.models import cats_dogs_gap_cnn, cats_dogs_scratch_cnn
+from course_utils.keras_.transfer import keras_augmentation
 
 # %% [markdown]
 # ## 1. A small dataset, built repeatably
@@ -85,16 +89,17 @@ from course_utils.keras_transfer import keras_augmentation
 #
 # The original code did this with `os.mkdir` and `shutil.copyfile`, so a second run stopped with
 # `FileExistsError`, and an earlier scan **deleted** every file without a JFIF header from the
-# learner's download. Here `catsdogs.make_split` returns file lists instead: the same folder and
+# learner's download. Here `make_split` returns file lists instead: the same folder and
 # counts always give the same split, each candidate file is fully decoded once, and a bad file is
 # reported and skipped (the next id takes its place). Nothing in the source folder is ever touched.
 
 # %%
 per_class = cfg.n_train + cfg.n_val + cfg.n_test
-info, data_name = catsdogs.get_cats_dogs(run, data_dir, per_class=per_class)
+info = get_cats_dogs(data_dir, run.data_source, seed, per_class=per_class)
+run.record(info)
 with run.timer("split"):
-    split = catsdogs.make_split(info.root, cfg.n_train, cfg.n_val, cfg.n_test)
-run.set_counts(data_name, **split.totals(), corrupt_skipped=len(split.bad))
+    split = make_split(info.root, cfg.n_train, cfg.n_val, cfg.n_test)
+run.set_counts(info.name, **split.totals(), corrupt_skipped=len(split.bad))
 print(split.summary())
 
 # %% [markdown]
@@ -104,7 +109,7 @@ print(split.summary())
 # your original so that editing the "copy" changed it — and a second call writes nothing new.
 
 # %%
-again = catsdogs.make_split(info.root, cfg.n_train, cfg.n_val, cfg.n_test, check_pixels=False)
+again = make_split(info.root, cfg.n_train, cfg.n_val, cfg.n_test, check_pixels=False)
 print("same split on a second call:", again.paths == split.paths)
 small_dir = run.path("cats_and_dogs_small")
 print("files written, first call: ", split.write_folders(small_dir))
@@ -117,7 +122,7 @@ print("files written, second call:", split.write_folders(small_dir))
 # %%
 idx = [0, 1, 2, 3, -1, -2, -3, -4]
 fig = plots.show_images(keras_data.load_images([split.paths["train"][i] for i in idx], cfg.image_size),
-                        titles=[catsdogs.CLASSES[split.labels["train"][i]] for i in idx], ncols=8)
+                        titles=[CLASSES[split.labels["train"][i]] for i in idx], ncols=8)
 
 # %% [markdown]
 # The input pipeline is the one from 07: decode with Pillow (which converts grayscale and CMYK
@@ -127,12 +132,8 @@ fig = plots.show_images(keras_data.load_images([split.paths["train"][i] for i in
 size, bs = cfg.image_size, cfg.batch_size
 
 
-def pipeline(name, augment=None):
-    return keras_data.make_dataset(split.paths[name], split.labels[name], size, bs, shuffle=name == "train",
-                                   seed=seed, augment=augment)
-
-
-train_ds, val_ds, test_ds = pipeline("train"), pipeline("validation"), pipeline("test")
+train_ds, val_ds, test_ds = (keras_data.split_dataset(split, name, size, bs, seed=seed)
+                             for name in ("train", "validation", "test"))
 x, y = next(iter(train_ds))
 print("one batch:", x.shape, x.dtype, "labels", y.numpy()[:8])
 
@@ -143,7 +144,7 @@ print("one batch:", x.shape, x.dtype, "labels", y.numpy()[:8])
 # layer of 512 units and **one sigmoid unit** with binary cross-entropy. (Two output units with a
 # sigmoid and `sparse_categorical_crossentropy`, a combination seen in copied code, trains a
 # softmax-shaped problem with the wrong loss: one sigmoid unit for two classes, or two softmax
-# units, never a mix.) The model comes from `course_utils.architectures`, where notebook 05
+# units, never a mix.) The model comes from `course_utils.keras_.models`, where notebook 05
 # traced its shapes by hand. At the book's 150×150 pixels:
 
 # %%
@@ -255,7 +256,7 @@ fig = plots.show_images([one[0].numpy()] + [augment(one, training=True)[0].numpy
 # `Dropout(0.5)` before the dense layer.
 
 # %%
-aug_train_ds = pipeline("train", augment=augment)
+aug_train_ds = keras_data.split_dataset(split, "train", size, bs, seed=seed, augment=augment)
 aug_model = cats_dogs_scratch_cnn(image_size=size, dropout=0.5)
 with run.timer("train_aug_dropout"):
     res_aug = rmsprop_fit(aug_model, aug_train_ds, cfg.epochs)

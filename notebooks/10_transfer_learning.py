@@ -32,6 +32,7 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
+
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass
@@ -65,8 +66,15 @@ torch_batch_size = None
 # %%
 import course_utils  # import before TensorFlow: see 00_setup
 
-run = course_utils.setup_notebook("10_transfer_learning", profile=profile, data_source=data_source, data_dir=data_dir,
-                                  output_dir=output_dir, seed=seed, tiny=tiny, epochs=epochs, image_size=image_size, n_train=n_train, n_val=n_val, n_test=n_test, batch_size=batch_size, keras_backbone=keras_backbone, feature_epochs=feature_epochs, torch_image_size=torch_image_size, torch_max_per_class=torch_max_per_class, torch_epochs=torch_epochs, torch_backbone=torch_backbone, torch_dataset=torch_dataset, torch_batch_size=torch_batch_size)
+run = course_utils.setup_notebook("10_transfer_learning", profile=profile, data_source=data_source,
+                                  data_dir=data_dir, output_dir=output_dir, seed=seed, epochs=epochs,
+                                  image_size=image_size, n_train=n_train, n_val=n_val, n_test=n_test,
+                                  batch_size=batch_size, keras_backbone=keras_backbone,
+                                  feature_epochs=feature_epochs, torch_image_size=torch_image_size,
+                                  torch_max_per_class=torch_max_per_class, torch_epochs=torch_epochs,
+                                  torch_backbone=torch_backbone, torch_dataset=torch_dataset,
+                                  torch_batch_size=torch_batch_size, run_keras=run_keras, run_torch=run_torch,
+                                  torch_data_dir=torch_data_dir)
 cfg = run.cfg
 keras_metrics = {"keras_backbone": None, "keras_weights_source": None, "keras_features_val_acc": None, "keras_frozen_aug_val_acc": None}
 torch_metrics = {"torch_backbone": None, "torch_weights_source": None, "torch_features_val_acc": None, "chelsea_top1": None}
@@ -95,17 +103,19 @@ else:
     import pandas as pd
     import tensorflow as tf
 
-    from course_utils import catsdogs, keras_data, keras_train, keras_transfer, plots
+    from course_utils import plots
+    from course_utils.data.splits import load_split
+    from course_utils.keras_ import data as keras_data
+    from course_utils.keras_ import train as keras_train
+    from course_utils.keras_ import transfer as keras_transfer
 
-    k_split = catsdogs.load_split(run, data_dir)
+    k_split, k_info = load_split(cfg.n_train, cfg.n_val, cfg.n_test, data_dir, run.data_source, seed)
+    run.record(k_info)
     print(k_split.summary())
     k_size, k_bs = cfg.image_size, cfg.batch_size
 
-    def k_pipeline(name):
-        return keras_data.make_dataset(k_split.paths[name], k_split.labels[name], k_size, k_bs,
-                                       shuffle=name == "train", seed=seed, rescale=False)
-
-    k_train_ds, k_val_ds = k_pipeline("train"), k_pipeline("validation")
+    k_train_ds, k_val_ds = (keras_data.split_dataset(k_split, name, k_size, k_bs, seed=seed, rescale=False)
+                            for name in ("train", "validation"))
 
 # %% [markdown]
 # ### A.1 The convolutional base
@@ -131,7 +141,8 @@ if run_keras:
 
 # %%
 if run_keras:
-    k_bb = keras_transfer.load_backbone(run, k_size, cfg.get("keras_backbone"))
+    k_bb, k_weights = keras_transfer.load_backbone(k_size, cfg.keras_backbone)
+    run.record(*k_weights)
     keras_metrics["keras_backbone"] = k_bb.name
     keras_metrics["keras_weights_source"] = k_bb.weights_source
     print(f"{k_bb.model.name}: {k_bb.model.count_params():,} parameters; "
@@ -258,11 +269,19 @@ if run_torch:
     import torch
     from torch import nn
 
-    from course_utils import torch_transfer as tt
     from course_utils.plots import plot_history, show_images
-    from course_utils.torch_train import make_loader, select_device, train_model
+    from course_utils.torch_.data import denormalize, eval_transform, load_flower_splits, make_loader, train_transform
+    from course_utils.torch_.transfer import (
+        TORCHVISION_MODELS,
+        choose_backbone,
+        feature_loaders,
+        initialize_model,
+        params_to_update,
+        top_k,
+        train_feature_head,
+    )
 
-    device = select_device(run.device)
+    device = run.device  # cuda, mps or cpu: chosen once by setup_notebook
     print("PyTorch device:", device)
 
 # %% [markdown]
@@ -288,9 +307,9 @@ if run_torch:
 # %%
 # NBVAL_CHECK_OUTPUT
 if run_torch:
-    for name in tt.TORCHVISION_MODELS:
-        m, input_size, params = tt.initialize_model(name, num_classes=5, feature_extract=True, use_pretrained=False)
-        names = [n for n, _ in tt.params_to_update(m)]
+    for name in TORCHVISION_MODELS:
+        m, input_size, params = initialize_model(name, num_classes=5, feature_extract=True, use_pretrained=False)
+        names = [n for n, _ in params_to_update(m)]
         total = sum(p.numel() for p in m.parameters())
         print(f"{name:14s} input {input_size}  total {total:>11,d}  to update {sum(p.numel() for p in params):>6,d}: "
               + ", ".join(names))
@@ -305,8 +324,8 @@ if run_torch:
 if run_torch:
     resnet_weights = run.get_weights("torchvision_resnet18")
     if resnet_weights.real:
-        m, _, params = tt.initialize_model("resnet18", num_classes=5, feature_extract=True, use_pretrained=True)
-        print("ResNet-18 with ImageNet weights; parameters to update:", [n for n, _ in tt.params_to_update(m)])
+        m, _, params = initialize_model("resnet18", num_classes=5, feature_extract=True, use_pretrained=True)
+        print("ResNet-18 with ImageNet weights; parameters to update:", [n for n, _ in params_to_update(m)])
     else:
         print("ResNet-18 ImageNet weights cannot be had on this machine:", resnet_weights.origin)
 
@@ -325,7 +344,8 @@ if run_torch:
 
 # %%
 if run_torch:
-    backbone = tt.choose_backbone(run, cfg.torch_backbone)
+    backbone, weights_tried = choose_backbone(cfg.torch_backbone)
+    run.record(*weights_tried)
     print(f"backbone {backbone.name}: {sum(p.numel() for p in backbone.model.parameters()):,d} parameters, "
           f"normalization mean {backbone.mean} std {backbone.std}")
 
@@ -339,7 +359,7 @@ if run_torch:
     from skimage import data as skdata
 
     chelsea = skdata.chelsea()
-    top5 = tt.top_k(backbone.model, chelsea, k=5, size=224, mean=backbone.mean, std=backbone.std)
+    top5 = top_k(backbone.model, chelsea, k=5, size=224, mean=backbone.mean, std=backbone.std)
     for idx, label, prob in top5:
         print(f"  {idx:4d} {label:24s} {prob:.3f}")
     chelsea_top1 = top5[0][0]
@@ -365,8 +385,10 @@ if run_torch:
 
 # %%
 if run_torch:
-    splits, torch_dataset_name = tt.load_flower_splits(run, cfg.torch_dataset, torch_data_dir,
-                                                       cfg.torch_max_per_class, seed)
+    splits, flowers = load_flower_splits(cfg.torch_dataset, torch_data_dir, cfg.torch_max_per_class, seed,
+                                        run.data_source)
+    run.record(flowers)
+    torch_dataset_name = flowers.name
     print(f"{splits.layout}: {len(splits.classes)} classes {splits.classes[:10]}; images per split {splits.counts()}; "
           f"{len(splits.bad)} bad files skipped")
 
@@ -379,9 +401,9 @@ if run_torch:
 
 # %%
 if run_torch:
-    aug = tt.train_transform(cfg.torch_image_size, backbone.mean, backbone.std)
+    aug = train_transform(cfg.torch_image_size, backbone.mean, backbone.std)
     raw = splits.dataset("train")[0]
-    fig = show_images([tt.denormalize(aug(raw[0]), backbone.mean, backbone.std) for _ in range(8)], ncols=8,
+    fig = show_images([denormalize(aug(raw[0]), backbone.mean, backbone.std) for _ in range(8)], ncols=8,
                       size=1.5, suptitle=f"augmented views of one '{splits.classes[raw[1]]}' training image")
 
 # %% [markdown]
@@ -407,14 +429,15 @@ if run_torch:
 # %%
 if run_torch:
     with run.timer("torch_features"):
-        feat_loaders, feat_dim = tt.feature_loaders(backbone, splits, cfg.torch_image_size, cfg.torch_batch_size,
+        feat_loaders, feat_dim = feature_loaders(backbone, splits, cfg.torch_image_size, cfg.torch_batch_size,
                                                     device, seed=seed)
     print(f"{feat_dim} features per image, extracted in {run.timings['torch_features']:.0f} s; "
           f"batches: " + ", ".join(f"{k} {len(v)}" for k, v in feat_loaders.items()))
 
 # %% [markdown]
-# The training loop `train_model` (in `course_utils.torch_train`, shared with notebook 11) is the
-# tutorial's loop made correct: each epoch has a `train` phase (`model.train()`, gradients on) and a
+# `train_feature_head` trains a linear head on the cached features and installs it in the backbone.
+# Its loop, `fit` in `course_utils.torch_.train` (the one loop of every PyTorch notebook, called
+# through `train_model`), is the tutorial's loop made correct: each epoch has a `train` phase (`model.train()`, gradients on) and a
 # `val` phase (`model.eval()`, `torch.no_grad()`); the weights with the best validation accuracy are
 # kept and saved in a checkpoint together with the optimizer state, that accuracy and the class
 # mapping (without the mapping, a saved model's output 3 means nothing). The learning-rate schedule
@@ -423,15 +446,10 @@ if run_torch:
 
 # %%
 if run_torch:
-    torch.manual_seed(seed)
-    head = nn.Linear(feat_dim, len(splits.classes))
-    optimizer = torch.optim.Adam(head.parameters(), lr=1e-3)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, cfg.torch_epochs // 3), gamma=0.5)
-    with run.timer("torch_head_train"):
-        head, torch_history, torch_best = train_model(
-            head, feat_loaders, nn.CrossEntropyLoss(), optimizer, cfg.torch_epochs, device, scheduler=scheduler,
-            class_to_idx=splits.class_to_idx, checkpoint_path=run.path("torch_features_head.pt"), progress=False,
-            verbose=cfg.torch_epochs <= 10)
+    with run.timer("torch_head_train"):  # a linear head, Adam, StepLR halving the rate every third of the epochs
+        torch_history, torch_best, _ = train_feature_head(
+            backbone, splits, cfg.torch_image_size, cfg.torch_batch_size, cfg.torch_epochs, device, seed=seed,
+            checkpoint_path=run.path("torch_features_head.pt"), verbose=cfg.torch_epochs <= 10, loaders=feat_loaders)
     print(f"best validation accuracy {torch_best['val_accuracy']:.3f} at epoch {torch_best['epoch']} "
           f"({run.timings['torch_head_train']:.1f} s for {cfg.torch_epochs} epochs on cached features)")
     fig = plot_history(torch_history, title=f"Part B: linear head on {backbone.name} features")
@@ -443,12 +461,11 @@ if run_torch:
 
 # %%
 if run_torch:
-    from course_utils.torch_train import evaluate
+    from course_utils.torch_.train import evaluate
 
     ckpt = torch.load(run.path("torch_features_head.pt"), map_location="cpu", weights_only=True)
     print("checkpoint:", {k: v for k, v in ckpt.items() if k not in ("model", "optimizer")})
-    tt.install_head(backbone.model, head)
-    val_images = make_loader(splits.dataset("val", tt.eval_transform(cfg.torch_image_size, backbone.mean,
+    val_images = make_loader(splits.dataset("val", eval_transform(cfg.torch_image_size, backbone.mean,
                                                                       backbone.std)), cfg.torch_batch_size)
     _, end_to_end_acc = evaluate(backbone.model, val_images, device)
     print(f"end-to-end validation accuracy {end_to_end_acc:.3f} (features: {torch_best['val_accuracy']:.3f})")
@@ -492,7 +509,7 @@ rows = []
 if run_keras:
     rows.append({"part": "A · Keras", "backbone": keras_metrics["keras_backbone"],
                  "weights": str(keras_metrics["keras_weights_source"]).split(":")[0],
-                 "data": run.data.get("dogs_vs_cats").title if "dogs_vs_cats" in run.data else "-",
+                 "data": run.provenance["dogs_vs_cats"].title if "dogs_vs_cats" in run.provenance else "-",
                  "feature-extraction val acc": keras_metrics["keras_features_val_acc"],
                  "frozen base + augmentation val acc": keras_metrics["keras_frozen_aug_val_acc"]})
 if run_torch:

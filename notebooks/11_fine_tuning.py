@@ -32,6 +32,7 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
+
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass
@@ -66,7 +67,13 @@ torch_batch_size = None
 import course_utils  # import before TensorFlow: see 00_setup
 
 run = course_utils.setup_notebook("11_fine_tuning", profile=profile, data_source=data_source, data_dir=data_dir,
-                                  output_dir=output_dir, seed=seed, tiny=tiny, epochs=epochs, image_size=image_size, n_train=n_train, n_val=n_val, n_test=n_test, batch_size=batch_size, keras_backbone=keras_backbone, torch_image_size=torch_image_size, torch_max_per_class=torch_max_per_class, torch_epochs=torch_epochs, torch_head_epochs=torch_head_epochs, torch_backbone=torch_backbone, torch_dataset=torch_dataset, torch_batch_size=torch_batch_size)
+                                  output_dir=output_dir, seed=seed, epochs=epochs, image_size=image_size,
+                                  n_train=n_train, n_val=n_val, n_test=n_test, batch_size=batch_size,
+                                  keras_backbone=keras_backbone, torch_image_size=torch_image_size,
+                                  torch_max_per_class=torch_max_per_class, torch_epochs=torch_epochs,
+                                  torch_head_epochs=torch_head_epochs, torch_backbone=torch_backbone,
+                                  torch_dataset=torch_dataset, torch_batch_size=torch_batch_size,
+                                  run_keras=run_keras, run_torch=run_torch, torch_data_dir=torch_data_dir)
 cfg = run.cfg
 keras_metrics = {"keras_finetune_test_acc": None, "keras_trainable_layers": None}
 torch_metrics = {"torch_finetune_val_acc": None, "torch_finetune_test_acc": None}
@@ -90,20 +97,21 @@ if not run_keras:
     print("Part A skipped (run_keras=False)")
 else:
     import keras
-    import numpy as np
     import pandas as pd
 
-    from course_utils import catsdogs, keras_data, keras_train, keras_transfer, plots
+    from course_utils import plots
+    from course_utils.data.splits import load_split
+    from course_utils.keras_ import data as keras_data
+    from course_utils.keras_ import train as keras_train
+    from course_utils.keras_ import transfer as keras_transfer
 
-    k_split = catsdogs.load_split(run, data_dir)
+    k_split, k_info = load_split(cfg.n_train, cfg.n_val, cfg.n_test, data_dir, run.data_source, seed)
+    run.record(k_info)
     print(k_split.summary())
     k_size, k_bs = cfg.image_size, cfg.batch_size
 
-    def k_pipeline(name):
-        return keras_data.make_dataset(k_split.paths[name], k_split.labels[name], k_size, k_bs,
-                                       shuffle=name == "train", seed=seed, rescale=False)
-
-    k_train_ds, k_val_ds, k_test_ds = k_pipeline("train"), k_pipeline("validation"), k_pipeline("test")
+    k_train_ds, k_val_ds, k_test_ds = (keras_data.split_dataset(k_split, name, k_size, k_bs, seed=seed, rescale=False)
+                                       for name in ("train", "validation", "test"))
 
 # %% [markdown]
 # ### A.1 Why fine-tuning waits for a trained head
@@ -128,7 +136,8 @@ if run_keras:
         k_backbone = keras_transfer.backbone_name_of(k_base)
         print(f"Continuing from notebook 10's trained model {k_saved.name} ({k_backbone} base, head trained)")
     else:
-        k_bb = keras_transfer.load_backbone(run, k_size, cfg.get("keras_backbone"))
+        k_bb, k_weights = keras_transfer.load_backbone(k_size, cfg.keras_backbone)
+        run.record(*k_weights)
         k_base, k_backbone = k_bb.model, k_bb.name
         k_model = keras_transfer.frozen_base_model(k_bb, keras_transfer.keras_augmentation(seed=seed))
         print("Training the head first, base frozen:")
@@ -229,17 +238,25 @@ if not run_torch:
 
 # %%
 if run_torch:
-    import torch
-    from torch import nn
 
-    from course_utils import torch_transfer as tt
     from course_utils.plots import plot_confusion_matrix, plot_history
-    from course_utils.torch_train import make_loader, predict, select_device
+    from course_utils.torch_.data import eval_transform, load_flower_splits, make_loader
+    from course_utils.torch_.train import predict
+    from course_utils.torch_.transfer import (
+        choose_backbone,
+        discriminative_param_groups,
+        fine_tune_last_stage,
+        train_feature_head,
+        unfreeze_last_stage,
+    )
 
-    device = select_device(run.device)
-    backbone = tt.choose_backbone(run, cfg.torch_backbone)
-    splits, torch_dataset_name = tt.load_flower_splits(run, cfg.torch_dataset, torch_data_dir,
-                                                       cfg.torch_max_per_class, seed)
+    device = run.device  # cuda, mps or cpu: chosen once by setup_notebook
+    backbone, weights_tried = choose_backbone(cfg.torch_backbone)
+    run.record(*weights_tried)
+    splits, flowers = load_flower_splits(cfg.torch_dataset, torch_data_dir, cfg.torch_max_per_class, seed,
+                                        run.data_source)
+    run.record(flowers)
+    torch_dataset_name = flowers.name
     print(f"{backbone.name} on {torch_dataset_name}: {splits.counts()} images, {len(splits.bad)} bad files skipped")
 
 # %% [markdown]
@@ -253,7 +270,7 @@ if run_torch:
 # %%
 if run_torch:
     with run.timer("torch_feature_head"):
-        fe_history, fe_best, fe_loaders = tt.train_feature_head(
+        fe_history, fe_best, fe_loaders = train_feature_head(
             backbone, splits, cfg.torch_image_size, cfg.torch_batch_size, cfg.torch_head_epochs, device, seed=seed,
             verbose=False)
     fe_probs, fe_labels = predict(backbone.model.classifier if hasattr(backbone.model, "classifier")
@@ -278,8 +295,8 @@ if run_torch:
 
 # %%
 if run_torch:
-    names = tt.unfreeze_last_stage(backbone.model)
-    groups = tt.discriminative_param_groups(backbone.model, base_lr=1e-4, head_mult=10)
+    names = unfreeze_last_stage(backbone.model)
+    groups = discriminative_param_groups(backbone.model, base_lr=1e-4, head_mult=10)
     n_train_params = sum(p.numel() for p in backbone.model.parameters() if p.requires_grad)
     n_all = sum(p.numel() for p in backbone.model.parameters())
     print(f"unfrozen: {', '.join(names)} -> {n_train_params:,d} of {n_all:,d} parameters train "
@@ -298,7 +315,7 @@ if run_torch:
 # %%
 if run_torch:
     with run.timer("torch_finetune"):
-        model, ft_history, ft_best, _ = tt.fine_tune_last_stage(
+        model, ft_history, ft_best, _ = fine_tune_last_stage(
             backbone, splits, cfg.torch_image_size, cfg.torch_batch_size, cfg.torch_epochs, device, base_lr=1e-4,
             head_mult=10, seed=seed, checkpoint_path=run.path("torch_finetuned.pt"))
     fig = plot_history(ft_history, title=f"Part B: fine-tuning the last stage of {backbone.name}")
@@ -313,7 +330,7 @@ if run_torch:
 if run_torch:
     from sklearn.metrics import confusion_matrix
 
-    test_loader = make_loader(splits.dataset("test", tt.eval_transform(cfg.torch_image_size, backbone.mean,
+    test_loader = make_loader(splits.dataset("test", eval_transform(cfg.torch_image_size, backbone.mean,
                                                                         backbone.std)), cfg.torch_batch_size)
     ft_probs, ft_labels = predict(model, test_loader, device)
     ft_test_acc = float((ft_probs.argmax(1) == ft_labels).mean())

@@ -32,6 +32,7 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
+
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass
@@ -65,8 +66,15 @@ torch_batch_size = None
 # %%
 import course_utils  # import before TensorFlow: see 00_setup
 
-run = course_utils.setup_notebook("12_class_activation_maps", profile=profile, data_source=data_source, data_dir=data_dir,
-                                  output_dir=output_dir, seed=seed, tiny=tiny, epochs=epochs, image_size=image_size, n_train=n_train, n_val=n_val, n_test=n_test, batch_size=batch_size, keras_backbone=keras_backbone, torch_image_size=torch_image_size, torch_max_per_class=torch_max_per_class, torch_epochs=torch_epochs, torch_head_epochs=torch_head_epochs, torch_backbone=torch_backbone, torch_dataset=torch_dataset, torch_batch_size=torch_batch_size)
+run = course_utils.setup_notebook("12_class_activation_maps", profile=profile, data_source=data_source,
+                                  data_dir=data_dir, output_dir=output_dir, seed=seed, epochs=epochs,
+                                  image_size=image_size, n_train=n_train, n_val=n_val, n_test=n_test,
+                                  batch_size=batch_size, keras_backbone=keras_backbone,
+                                  torch_image_size=torch_image_size, torch_max_per_class=torch_max_per_class,
+                                  torch_epochs=torch_epochs, torch_head_epochs=torch_head_epochs,
+                                  torch_backbone=torch_backbone, torch_dataset=torch_dataset,
+                                  torch_batch_size=torch_batch_size, run_keras=run_keras, run_torch=run_torch,
+                                  torch_data_dir=torch_data_dir)
 cfg = run.cfg
 keras_metrics = {"cam_shape": None, "gradcam_shape": None, "cam_peak_inside_image": None}
 torch_metrics = {"torch_gradcam_shape": None, "torch_cam_peak_inside_image": None}
@@ -90,10 +98,16 @@ else:
     from PIL import Image
     from skimage import data as skdata
 
-    from course_utils import cam, catsdogs, keras_data, keras_train, keras_transfer, plots
-    from course_utils.architectures import cats_dogs_gap_cnn
+    from course_utils import plots
+    from course_utils.data.splits import load_split
+    from course_utils.keras_ import cam
+    from course_utils.keras_ import data as keras_data
+    from course_utils.keras_ import train as keras_train
+    from course_utils.keras_ import transfer as keras_transfer
+    from course_utils.keras_.models import cats_dogs_gap_cnn
 
-    k_split = catsdogs.load_split(run, data_dir)
+    k_split, k_info = load_split(cfg.n_train, cfg.n_val, cfg.n_test, data_dir, run.data_source, seed)
+    run.record(k_info)
     k_gap_path = run.path("cats_dogs_gap.keras")
     if k_gap_path.exists():
         k_gap = keras.models.load_model(k_gap_path)
@@ -102,11 +116,9 @@ else:
         print(f"{k_gap_path.name} not found (run notebook 09 with the same output_dir to reuse its model): "
               f"training a quick GAP model here for {cfg.epochs} epoch(s); its maps will be rougher")
         k_gap = cats_dogs_gap_cnn(image_size=cfg.image_size)
-        k_tr = keras_data.make_dataset(k_split.paths["train"], k_split.labels["train"], cfg.image_size,
-                                       cfg.batch_size, shuffle=True, seed=seed,
-                                       augment=keras_transfer.keras_augmentation(seed=seed))
-        k_va = keras_data.make_dataset(k_split.paths["validation"], k_split.labels["validation"], cfg.image_size,
-                                       cfg.batch_size)
+        k_tr = keras_data.split_dataset(k_split, "train", cfg.image_size, cfg.batch_size, seed=seed,
+                                        augment=keras_transfer.keras_augmentation(seed=seed))
+        k_va = keras_data.split_dataset(k_split, "validation", cfg.image_size, cfg.batch_size)
         with run.timer("keras_train_gap"):
             keras_train.fit(k_gap, k_tr, k_va, epochs=cfg.epochs, loss="binary_crossentropy", patience=None,
                             optimizer=keras.optimizers.RMSprop(learning_rate=1e-3))
@@ -204,10 +216,11 @@ if run_keras:
     else:
         print(f"{k_ft_path.name} not found (run notebook 11 with the same output_dir to reuse it): "
               f"training a frozen-base model's head here for {cfg.epochs} epoch(s)")
-        k_bb = keras_transfer.load_backbone(run, cfg.image_size, cfg.get("keras_backbone"))
+        k_bb, k_weights = keras_transfer.load_backbone(cfg.image_size, cfg.keras_backbone)
+        run.record(*k_weights)
         k_ft = keras_transfer.frozen_base_model(k_bb, keras_transfer.keras_augmentation(seed=seed))
-        k_mk = lambda s: keras_data.make_dataset(k_split.paths[s], k_split.labels[s], cfg.image_size,  # noqa: E731
-                                                 cfg.batch_size, shuffle=s == "train", seed=seed, rescale=False)
+        k_mk = lambda s: keras_data.split_dataset(k_split, s, cfg.image_size, cfg.batch_size,  # noqa: E731
+                                                  seed=seed, rescale=False)
         with run.timer("keras_train_frozen_head"):
             keras_train.fit(k_ft, k_mk("train"), k_mk("validation"), epochs=cfg.epochs, patience=None,
                             loss="binary_crossentropy", optimizer=keras.optimizers.RMSprop(learning_rate=1e-3))
@@ -275,7 +288,7 @@ if not run_torch:
 # %% [markdown]
 # The same two maps in PyTorch, built from the model's parts with *hooks*: functions PyTorch calls
 # during the forward pass (to keep a layer's activations) and the backward pass (to keep the
-# gradients flowing into them). `course_utils.torch_cam` registers both, computes the map, and
+# gradients flowing into them). `course_utils.torch_.cam` registers both, computes the map, and
 # removes the hooks before returning, even on error: a forgotten hook keeps copying tensors on
 # every later forward pass.
 #
@@ -293,13 +306,20 @@ if run_torch:
     from skimage import data as skdata
     from torchvision.transforms import v2 as T
 
-    from course_utils import torch_cam as tc
-    from course_utils import torch_transfer as tt
+    from course_utils.cam import peak, upsample
     from course_utils.plots import overlay_heatmap, show_images
-    from course_utils.torch_train import make_loader, predict, select_device
+    from course_utils.torch_.cam import gap_cam, grad_cam, last_conv_block
+    from course_utils.torch_.data import denormalize, eval_transform, load_flower_splits
+    from course_utils.torch_.transfer import (
+        choose_backbone,
+        fine_tune_last_stage,
+        imagenet_categories,
+        train_feature_head,
+    )
 
-    device = select_device(run.device)
-    imagenet = tt.choose_backbone(run, cfg.torch_backbone)   # ImageNet weights, 1000-class head
+    device = run.device  # cuda, mps or cpu: chosen once by setup_notebook
+    imagenet, weights_tried = choose_backbone(cfg.torch_backbone)   # ImageNet weights, 1000-class head
+    run.record(*weights_tried)
     print(f"ImageNet backbone: {imagenet.name}")
 
 # %% [markdown]
@@ -315,19 +335,19 @@ if run_torch:
     to_input = T.Compose([T.ToImage(), T.Resize((224, 336), antialias=True), T.ToDtype(torch.float32, scale=True),
                           T.Normalize(imagenet.mean, imagenet.std)])
     x_cat = to_input(chelsea)[None].to(device)
-    cam_cat, cls, probs = tc.gap_cam(imagenet.model.to(device), x_cat)
-    names = tt.imagenet_categories()
-    grad_last, _, _ = tc.grad_cam(imagenet.model, imagenet.model.bn2 if hasattr(imagenet.model, "bn2")
+    cam_cat, cls, probs = gap_cam(imagenet.model.to(device), x_cat)
+    names = imagenet_categories()
+    grad_last, _, _ = grad_cam(imagenet.model, imagenet.model.bn2 if hasattr(imagenet.model, "bn2")
                                   else imagenet.model.layer4, x_cat, cls)
-    block = tc.last_conv_block(imagenet.model)
-    grad_block, _, _ = tc.grad_cam(imagenet.model, block, x_cat, cls)
+    block = last_conv_block(imagenet.model)
+    grad_block, _, _ = grad_cam(imagenet.model, block, x_cat, cls)
     print(f"predicted {cls} {names[cls]} ({probs[cls]:.0%}); CAM {cam_cat.shape}, Grad-CAM on the last block "
           f"{grad_block.shape}")
     same = bool(np.allclose(cam_cat, grad_last, atol=1e-4))
     print("Grad-CAM at the layer feeding the pooling equals CAM:", same)
     print("hooks left on the block after grad_cam:", len(block._forward_hooks) + len(block._backward_hooks))
-    fig = show_images([chelsea, overlay_heatmap(chelsea, tc.upsample(cam_cat, chelsea.shape[:2])),
-                       overlay_heatmap(chelsea, tc.upsample(grad_block, chelsea.shape[:2]))],
+    fig = show_images([chelsea, overlay_heatmap(chelsea, upsample(cam_cat, chelsea.shape[:2])),
+                       overlay_heatmap(chelsea, upsample(grad_block, chelsea.shape[:2]))],
                       titles=["input", f"CAM: {names[cls]}", "Grad-CAM, last conv block"], ncols=3, size=3.2)
 
 # %% [markdown]
@@ -341,7 +361,7 @@ if run_torch:
 
 # %%
 if run_torch:
-    row, col = tc.peak(cam_cat, chelsea.shape[:2])
+    row, col = peak(cam_cat, chelsea.shape[:2])
     torch_cam_peak_inside_image = bool(0 <= row < chelsea.shape[0] and 0 <= col < 400)
     print(f"CAM peak at row {row}, column {col} of the 300 x 451 photo -> on the cat: {torch_cam_peak_inside_image}")
 
@@ -355,26 +375,29 @@ if run_torch:
 
 # %%
 if run_torch:
-    flower_bb = tt.choose_backbone(run, cfg.torch_backbone)
-    splits, torch_dataset_name = tt.load_flower_splits(run, cfg.torch_dataset, torch_data_dir,
-                                                       cfg.torch_max_per_class, seed)
+    flower_bb, weights_tried = choose_backbone(cfg.torch_backbone)
+    run.record(*weights_tried)
+    splits, flowers = load_flower_splits(cfg.torch_dataset, torch_data_dir, cfg.torch_max_per_class, seed,
+                                        run.data_source)
+    run.record(flowers)
+    torch_dataset_name = flowers.name
     with run.timer("torch_train"):
-        tt.train_feature_head(flower_bb, splits, cfg.torch_image_size, cfg.torch_batch_size, cfg.torch_head_epochs,
+        train_feature_head(flower_bb, splits, cfg.torch_image_size, cfg.torch_batch_size, cfg.torch_head_epochs,
                               device, seed=seed, verbose=False)
-        model, _, best, _ = tt.fine_tune_last_stage(flower_bb, splits, cfg.torch_image_size, cfg.torch_batch_size,
+        model, _, best, _ = fine_tune_last_stage(flower_bb, splits, cfg.torch_image_size, cfg.torch_batch_size,
                                                     cfg.torch_epochs, device, seed=seed)
     print(f"fine-tuned validation accuracy {best['val_accuracy']:.3f} ({run.timings['torch_train']:.0f} s)")
 
 # %%
 if run_torch:
-    tf = tt.eval_transform(cfg.torch_image_size, flower_bb.mean, flower_bb.std)
+    tf = eval_transform(cfg.torch_image_size, flower_bb.mean, flower_bb.std)
     val_ds = splits.dataset("val", tf)
-    layer = tc.last_conv_block(model)
+    layer = last_conv_block(model)
     images, titles, colors = [], [], []
     for i in np.linspace(0, len(val_ds) - 1, num=min(8, len(val_ds))).astype(int):
         x, y = val_ds[int(i)]
-        cam, pred, p = tc.grad_cam(model, layer, x[None].to(device))
-        shown = tt.denormalize(x, flower_bb.mean, flower_bb.std)
+        cam, pred, p = grad_cam(model, layer, x[None].to(device))
+        shown = denormalize(x, flower_bb.mean, flower_bb.std)
         images += [shown, overlay_heatmap(shown, cam)]
         titles += [f"true {splits.classes[y]}", f"said {splits.classes[pred]} {p[pred]:.0%}"]
         colors += ["black", "green" if pred == y else "red"]

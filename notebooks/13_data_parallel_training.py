@@ -35,6 +35,7 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
+
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass

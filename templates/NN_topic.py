@@ -24,6 +24,7 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
+
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass
@@ -60,5 +61,5 @@ cfg = run.cfg
 
 # %%
 run.save_metrics({
-    # "metric_name": value,  -- the keys listed in course_utils.profiles.METRIC_KEYS
+    # "metric_name": value,  -- the keys listed in course_utils.setup.contract.METRIC_KEYS
 })

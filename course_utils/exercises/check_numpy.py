@@ -7,7 +7,7 @@ import itertools
 
 import numpy as np
 
-from .checking import NotAttempted, Wrong, call, check_array, check_number, uses_loop
+from .checking import Wrong, call, check_array, check_number, uses_loop
 
 
 def _optional(module: str):

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
-
 from .checking import Wrong, call, check_array, check_number
 
 

@@ -7,7 +7,6 @@ shown. Where each reference lives is written once, in :data:`MODULES`.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from dataclasses import dataclass
 
 #: Notebook stems by number.
@@ -22,34 +21,24 @@ NOTEBOOKS = {
 #: Short module names -> where they may live (first importable wins). The only place to edit
 #: when a module moves.
 MODULES = {
-    "knn": ("course_utils.numpy_.knn", "course_utils.knn"),
-    "linear": ("course_utils.numpy_.linear", "course_utils.linear"),
-    "conv": ("course_utils.numpy_.conv", "course_utils.conv"),
-    "metrics": ("course_utils.metrics",),
-    "torch_train": ("course_utils.torch_.train", "course_utils.torch_train"),
-    "catsdogs": ("course_utils.data.catsdogs", "course_utils.catsdogs"),
-    "solutions": ("course_utils.exercises.solutions",),
-    "check_numpy": ("course_utils.exercises.check_numpy",),
-    "check_torch": ("course_utils.exercises.check_torch",),
-    "check_metrics": ("course_utils.exercises.check_metrics",),
-    "check_transfer": ("course_utils.exercises.check_transfer",),
+    "knn": "course_utils.numpy_.knn",
+    "linear": "course_utils.numpy_.linear",
+    "conv": "course_utils.numpy_.conv",
+    "metrics": "course_utils.metrics",
+    "torch_train": "course_utils.torch_.train",
+    "keras_models": "course_utils.keras_.models",
+    "solutions": "course_utils.exercises.solutions",
+    "check_numpy": "course_utils.exercises.check_numpy",
+    "check_torch": "course_utils.exercises.check_torch",
+    "check_metrics": "course_utils.exercises.check_metrics",
+    "check_transfer": "course_utils.exercises.check_transfer",
 }
 
 
 def resolve(spec: str):
     """``"module:attr"`` (module a key of :data:`MODULES`) -> the object, imported now."""
     short, attr = spec.split(":")
-    errors = []
-    for path in MODULES[short]:
-        try:
-            module = importlib.import_module(path)
-        except ModuleNotFoundError as err:
-            if err.name and path.startswith(err.name):
-                errors.append(path)
-                continue
-            raise
-        return getattr(module, attr)
-    raise ModuleNotFoundError(f"none of {errors} can be imported (update MODULES in {__name__})")
+    return getattr(importlib.import_module(MODULES[short]), attr)
 
 
 @dataclass(frozen=True)
@@ -85,17 +74,7 @@ class Exercise:
     def reference_path(self) -> str:
         """Dotted path of the reference, found without importing it."""
         short, attr = self.reference.split(":")
-        return f"{_locate(short)}.{attr}"
-
-
-def _locate(short: str) -> str:
-    for path in MODULES[short]:
-        try:
-            if importlib.util.find_spec(path) is not None:
-                return path
-        except ModuleNotFoundError:
-            continue
-    return MODULES[short][-1]
+        return f"{MODULES[short]}.{attr}"
 
 
 def _ex(id, signature, reference, checker, summary):
@@ -141,7 +120,7 @@ EXERCISES = [
         "check_metrics:balanced_accuracy", "mean of the per-class recalls"),
     _ex("08.class_weights", "class_weights(y) -> dict", "solutions:class_weights", "check_metrics:class_weights",
         "'balanced' class weights n / (k * n_c)"),
-    _ex("09.flatten_length", "flatten_length(image_size) -> int", "catsdogs:flatten_length_reference",
+    _ex("09.flatten_length", "flatten_length(image_size) -> int", "keras_models:flatten_length_reference",
         "check_transfer:flatten_length", "length of the vector Flatten receives in the scratch CNN"),
     _ex("10.feature_head", "feature_head(feature_maps, w, b)", "solutions:feature_head",
         "check_transfer:feature_head", "global average pooling, dense unit and sigmoid on frozen features"),

@@ -1,1 +1,1 @@
-"""Command-line tools: runner, CLI, doctor, badges, results page, book builds."""
+"""Maintainer tools: the notebook runner, the command line, the doctor, badges, the results page and book builds."""

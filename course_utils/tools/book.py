@@ -11,13 +11,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..config import REPO_ROOT
+from course_utils.setup.config import REPO_ROOT
 
 
 def book_tree_from_run(run_dir, dest=None, repo: Path | None = None) -> tuple[Path, list[str], list[str]]:
     """Write the book sources for the run in ``run_dir`` into ``dest`` (a new temporary folder by
     default). Returns ``(dest, notebooks from the run, notebooks with stored outputs)``."""
-    from ..runner import _strip_papermill, toc_notebooks
+    from course_utils.tools.runner import _strip_papermill, toc_notebooks
 
     repo = Path(repo or REPO_ROOT or Path.cwd())
     run_dir = Path(run_dir).resolve()

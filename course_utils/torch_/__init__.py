@@ -1,1 +1,1 @@
-"""PyTorch helpers of the course (data, training loops, models, transfer learning, CAM, distributed)."""
+"""PyTorch helpers (06, 05, 10-13): data loaders, the training loop, models, transfer learning, CAM, distributed training."""

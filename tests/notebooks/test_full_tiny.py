@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from course_utils import profiles
-from course_utils.runner import run_notebooks
+from course_utils.setup import profiles
+from course_utils.tools.runner import run_notebooks
 
 FULL_ONLY = [nb for nb in profiles.TABLE
              if profiles.settings_for(nb, "full") != profiles.settings_for(nb, "laptop")]

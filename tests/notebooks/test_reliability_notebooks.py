@@ -16,7 +16,7 @@ def _snapshot(folder):
 
 
 def test_a_bad_setting_from_the_environment_stops_the_notebook_at_its_setup_cell(tmp_path, monkeypatch):
-    from course_utils.runner import run_notebooks
+    from course_utils.tools.runner import run_notebooks
 
     monkeypatch.setenv("COURSE_DATA_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("COURSE_DATA_SOURCE", "bogus")  # read by setup_notebook inside the kernel
@@ -29,8 +29,8 @@ def test_a_bad_setting_from_the_environment_stops_the_notebook_at_its_setup_cell
 
 
 def test_09_leaves_the_learners_folder_untouched_and_writes_real_copies(tmp_path, monkeypatch):
-    from course_utils.datasets import synthetic_dataset
-    from course_utils.runner import run_notebooks
+    from course_utils.data.datasets import synthetic_dataset
+    from course_utils.tools.runner import run_notebooks
 
     monkeypatch.setenv("COURSE_DATA_HOME", str(tmp_path / "cache"))
     learner = tmp_path / "my cats and dogs"

@@ -5,8 +5,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.cli import main
 from course_utils.tools.book import book_tree_from_run
+from course_utils.tools.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import config
+from course_utils.setup import config
 
 
 @pytest.fixture

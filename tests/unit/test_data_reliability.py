@@ -20,9 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_utils import manifest
-from course_utils.errors import CourseError
-from course_utils.fetch import (
+from course_utils.data import manifest
+from course_utils.data.fetch import (
     ArchiveError,
     DataUnavailable,
     cached_dataset,
@@ -32,6 +31,7 @@ from course_utils.fetch import (
     safe_extract,
     verify,
 )
+from course_utils.errors import CourseError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -121,14 +121,14 @@ def test_learner_folder_at_the_advised_path_survives_a_fetch(cache, tmp_path, mo
     res = fetch("toy", progress=False)
     assert res.path == mine and res.source == "data_dir" and "never changed" in res.origin
     assert snapshot(mine) == before
-    from course_utils.cli import main
+    from course_utils.tools.cli import main
 
     assert main(["data", "fetch", "toy"]) == 0
     assert snapshot(mine) == before
 
 
 def test_kaggle_dataset_in_a_learner_folder_at_the_advised_path_is_used(cache, monkeypatch):
-    from course_utils.datasets import get_dataset
+    from course_utils.data.datasets import get_dataset
 
     _toy(monkeypatch, payload=b"", checksum=False, access="kaggle")
     mine = cache / "toy" / "data"
@@ -171,7 +171,7 @@ def test_truncated_cached_archive_is_quarantined_and_fetched_again(cache, tmp_pa
 
 
 def test_auto_uses_a_good_mirror_rather_than_synthetic_data_when_the_cache_is_bad(cache, tmp_path, monkeypatch):
-    from course_utils.datasets import get_dataset
+    from course_utils.data.datasets import get_dataset
 
     payload = _zip_bytes(GOOD)
     m = _toy(monkeypatch, payload=payload, checksum=False)
@@ -303,7 +303,7 @@ def test_an_impossible_cache_folder_is_one_clear_message(tmp_path, monkeypatch, 
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(tmp_path))
     with pytest.raises(CourseError, match="COURSE_DATA_HOME"):
         fetch("mnist", progress=False)
-    from course_utils.cli import main
+    from course_utils.tools.cli import main
 
     assert main(["data", "fetch", "mnist"]) == 2
     err = capsys.readouterr().err
@@ -347,7 +347,8 @@ _FETCH_SCRIPT = textwrap.dedent("""
     pkg = types.ModuleType("course_utils")
     pkg.__path__ = [sys.argv[3]]
     sys.modules["course_utils"] = pkg
-    from course_utils import fetch as F, manifest
+    from course_utils.data import fetch as F
+    from course_utils.data import manifest
     m = manifest.parse_manifest(json.loads(sys.argv[1]))
     manifest.get = lambda name: m
     slow = F.safe_extract
@@ -417,7 +418,7 @@ def _cifar_folder(root: Path, evil_target: Path | None = None) -> Path:
 
 
 def test_cifar_batches_from_a_data_dir_are_read_without_running_code(tmp_path, capsys):
-    from course_utils.datasets import DataInfo, load_cifar10
+    from course_utils.data.datasets import DataInfo, load_cifar10
 
     plain = _cifar_folder(tmp_path / "plain")
     xtr, ytr, xte, yte = load_cifar10(DataInfo("cifar10", "CIFAR-10", plain, "data_dir"))
@@ -431,7 +432,7 @@ def test_cifar_batches_from_a_data_dir_are_read_without_running_code(tmp_path, c
 
 
 def test_cifar_batches_extracted_from_the_verified_archive_are_unpickled(cache, tmp_path, monkeypatch, capsys):
-    from course_utils.datasets import DataInfo, load_cifar10
+    from course_utils.data.datasets import DataInfo, load_cifar10
 
     src = _cifar_folder(tmp_path / "src")
     buf = io.BytesIO()
@@ -456,8 +457,8 @@ def _jpeg(path: Path, value: int = 128):
 
 
 def test_a_train_val_layout_is_not_read_as_two_classes(tmp_path, capsys):
-    from course_utils.cli import main
-    from course_utils.scan import LayoutError, scan_any, scan_folder
+    from course_utils.data.scan import LayoutError, scan_any, scan_folder
+    from course_utils.tools.cli import main
 
     for split in ("train", "val"):
         for c in ("ants", "bees"):
@@ -472,9 +473,9 @@ def test_a_train_val_layout_is_not_read_as_two_classes(tmp_path, capsys):
 
 
 def test_a_folder_with_one_class_is_said_plainly(tmp_path, capsys):
-    from course_utils.cli import main
-    from course_utils.datasets import find_image_root
-    from course_utils.scan import LayoutError, scan_folder
+    from course_utils.data.datasets import find_image_root
+    from course_utils.data.scan import LayoutError, scan_folder
+    from course_utils.tools.cli import main
 
     for i in range(3):
         _jpeg(tmp_path / "one" / "cats" / f"{i}.jpg")
@@ -488,8 +489,8 @@ def test_a_folder_with_one_class_is_said_plainly(tmp_path, capsys):
 
 def test_the_torch_loader_stops_on_a_single_class(tmp_path):
     pytest.importorskip("torch")
-    from course_utils.scan import LayoutError
-    from course_utils.torch_transfer import image_splits
+    from course_utils.data.scan import LayoutError
+    from course_utils.torch_.transfer import image_splits
 
     for i in range(3):
         _jpeg(tmp_path / "one" / "cats" / f"{i}.jpg")
@@ -501,7 +502,7 @@ def test_the_torch_loader_stops_on_a_single_class(tmp_path):
 def test_a_true_16_bit_png_is_scaled_to_8_bits_not_clipped(tmp_path):
     from PIL import Image
 
-    from course_utils.scan import load_rgb, scan_folder
+    from course_utils.data.scan import load_rgb, scan_folder
 
     values = np.linspace(0, 65535, 64 * 64).round().astype(np.uint16).reshape(64, 64)
     path = tmp_path / "scans" / "a" / "wide.png"
@@ -522,7 +523,7 @@ def test_a_true_16_bit_png_is_scaled_to_8_bits_not_clipped(tmp_path):
 
 # -- 4. the split writer copies ---------------------------------------------------------------------
 def test_the_split_writer_copies_and_never_links_a_learners_file(tmp_path):
-    from course_utils.catsdogs import make_split
+    from course_utils.data.splits import make_split
 
     src = tmp_path / "kaggle_train"
     for c in ("cat", "dog"):
@@ -551,7 +552,7 @@ def test_the_split_writer_copies_and_never_links_a_learners_file(tmp_path):
     ({"data_source": "internet"}, "data_source"),
 ])
 def test_bad_parameter_values_name_the_setting(kwargs, setting):
-    from course_utils.notebook import check_parameters
+    from course_utils.setup.notebook import check_parameters
 
     with pytest.raises(CourseError) as err:
         check_parameters("09_cats_vs_dogs_augmentation", **kwargs)
@@ -559,7 +560,7 @@ def test_bad_parameter_values_name_the_setting(kwargs, setting):
 
 
 def test_an_output_dir_that_is_a_file_fails_before_any_work(tmp_path, monkeypatch):
-    import course_utils.notebook as nb
+    import course_utils.setup.notebook as nb
 
     (tmp_path / "results").write_text("a learner's file")
     monkeypatch.setattr(nb, "describe_machine", lambda **k: pytest.fail("work started before the check"))
@@ -577,7 +578,7 @@ def test_an_output_dir_that_is_a_file_fails_before_any_work(tmp_path, monkeypatc
 def test_the_runner_refuses_bad_parameters_before_starting_a_kernel(param, tmp_path, monkeypatch, capsys):
     import papermill
 
-    from course_utils.cli import main
+    from course_utils.tools.cli import main
 
     monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **k: pytest.fail("a kernel was started"))
     assert main(["run", "09", "--output-dir", str(tmp_path), "-p", *param]) == 2
@@ -587,7 +588,7 @@ def test_the_runner_refuses_bad_parameters_before_starting_a_kernel(param, tmp_p
 
 # -- 8. results page ---------------------------------------------------------------------------------
 def test_results_from_another_folder_writes_only_where_told(tmp_path, monkeypatch, capsys):
-    from course_utils.cli import main
+    from course_utils.tools.cli import main
 
     learner = tmp_path / "my-project"
     (learner / "book").mkdir(parents=True)
@@ -604,7 +605,7 @@ def test_results_from_another_folder_writes_only_where_told(tmp_path, monkeypatc
 
 
 def test_the_cli_shows_a_traceback_only_with_debug(tmp_path, monkeypatch, capsys):
-    from course_utils.cli import main
+    from course_utils.tools.cli import main
 
     monkeypatch.chdir(tmp_path)
     assert main(["results", "--metrics-dir", "m"]) == 2
@@ -614,7 +615,7 @@ def test_the_cli_shows_a_traceback_only_with_debug(tmp_path, monkeypatch, capsys
 
 
 def test_the_split_reads_a_kaggle_folder_unzipped_inside_a_wrapper(tmp_path):
-    from course_utils.catsdogs import make_split
+    from course_utils.data.splits import make_split
 
     for c in ("cat", "dog"):
         for i in range(3):

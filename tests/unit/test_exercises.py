@@ -274,7 +274,7 @@ def _write(tmp_path, source, name="answer.py"):
 def _cli(*args):
     """`python -m course_utils exercises ARGS` in this process (the course's parser and exit codes;
     a new interpreter per call would import PyTorch again each time)."""
-    from course_utils.cli import main
+    from course_utils.tools.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

@@ -1,8 +1,7 @@
 """Offline, the banner and `data fetch` say why, how to get the data, and the two ways out."""
-import pytest
 
-from course_utils.cli import main
-from course_utils.datasets import network_reason, unavailable_message
+from course_utils.data.datasets import network_reason, unavailable_message
+from course_utils.tools.cli import main
 
 DNS = ("https://example.org/mnist/train-images-idx3-ubyte.gz: ConnectionError: HTTPSConnectionPool(...) "
        "(Caused by NameResolutionError(\"Failed to resolve 'example.org' ([Errno -2] Name or service not known)\"))")
@@ -21,7 +20,7 @@ def test_message_for_a_download_dataset():
 
 
 def test_message_for_a_kaggle_dataset_keeps_the_instructions():
-    from course_utils import manifest
+    from course_utils.data import manifest
 
     m = manifest.get("monkeypox_msld")
     msg = unavailable_message("monkeypox_msld", "cannot be downloaded automatically")
@@ -46,7 +45,7 @@ def test_data_fetch_offline_names_the_cause(tmp_path, monkeypatch, capsys):
 def test_banner_shows_reason_and_ways_out(tmp_path, monkeypatch):
     import pooch
 
-    from course_utils.datasets import banner, get_dataset
+    from course_utils.data.datasets import banner, get_dataset
 
     def offline(url, *args, **kwargs):
         raise ConnectionError("NameResolutionError: Name or service not known")

@@ -29,13 +29,13 @@ def _texts(cell):
 def test_torch_and_keras_progress_store_one_final_line(tmp_path):
     nb = _execute([
         "import course_utils\n"
-        "from course_utils.torch_train import progress_bar\n"
+        "from course_utils.torch_.train import progress_bar\n"
         "bar = progress_bar(range(200), desc='loop')\n"
         "bar.min_interval = 0\n"
         "for i in bar:\n"
         "    bar.set_postfix(step=i)",
         "import numpy as np, keras, tensorflow as tf\n"
-        "from course_utils.keras_train import fit\n"
+        "from course_utils.keras_.train import fit\n"
         "m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation='softmax')])\n"
         "x = np.random.rand(64, 4).astype('float32'); y = (x[:, 0] > 0.5).astype('int32')\n"
         "r = fit(m, tf.data.Dataset.from_tensor_slices((x, y)).batch(8), None, epochs=2, patience=None,\n"

@@ -1,7 +1,7 @@
 """``tiny`` cuts the amount of work and keeps every other choice of the profile."""
 import pytest
 
-from course_utils import profiles as P
+from course_utils.setup import profiles as P
 
 
 @pytest.mark.parametrize("notebook", list(P.TABLE))
@@ -36,9 +36,9 @@ def test_explicit_knob_survives_only_when_smaller():
 def test_stand_ins_are_printed_and_written_to_the_metrics(tmp_path, capsys, monkeypatch):
     import json
 
-    from course_utils.notebook import Run
+    from course_utils.setup.notebook import Run
 
-    monkeypatch.setattr("course_utils.notebook.library_versions", lambda: {})
+    monkeypatch.setattr("course_utils.setup.notebook.library_versions", lambda: {})
     run = Run("10_transfer_learning", "full", "as requested", {}, "auto", None, tmp_path, 42,
               {"torch_device": "cpu"}, tiny=True)
     run.stand_in("resnet18 with RANDOM weights", "resnet18 with ImageNet weights", "name resolution failed")

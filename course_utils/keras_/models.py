@@ -1,0 +1,115 @@
+"""Keras models of 05, 07, 09 and 12: a CNN from a layer spec (the specs live in
+:mod:`course_utils.arch`), the monkeypox CNN, the cats-vs-dogs scratch and GAP CNNs."""
+
+from __future__ import annotations
+
+from course_utils.arch import (
+    CATS_DOGS_GAP_SPEC,
+    CATS_DOGS_SCRATCH_SPEC,
+    MONKEYPOX_SPEC,
+    _next_is_relu,
+)
+
+
+def keras_from_spec(spec, input_shape, output_activation=None, name=None, last_conv_name=None):
+    """Build the uncompiled ``keras.Sequential`` that a spec describes. Convs and hidden dense
+    layers get a fused ReLU unless the spec lists an explicit ``("relu",)`` right after them (then
+    the ReLU is its own layer, one Keras layer per spec entry); the last dense layer gets
+    ``output_activation``. An integer padding adds a ZeroPadding2D layer."""
+    import keras
+    from keras import layers
+
+    dense_idx = [i for i, l in enumerate(spec) if l[0] == "dense"]
+    conv_idx = [i for i, l in enumerate(spec) if l[0] == "conv"]
+    model = keras.Sequential(name=name)
+    model.add(keras.Input(shape=tuple(input_shape)))
+    for i, l in enumerate(spec):
+        kind = l[0]
+        if kind == "conv":
+            _, f, k, s, p = l
+            if p not in ("same", "valid"):
+                if int(p):
+                    model.add(layers.ZeroPadding2D(int(p)))
+                p = "valid"
+            cname = last_conv_name if (last_conv_name and i == conv_idx[-1]) else None
+            act = None if _next_is_relu(spec, i) else "relu"
+            model.add(layers.Conv2D(f, k, strides=s, padding=p, activation=act, name=cname))
+        elif kind == "pool":
+            model.add(layers.MaxPooling2D(l[1], strides=l[2]))
+        elif kind == "avgpool":
+            model.add(layers.AveragePooling2D(l[1], strides=l[2]))
+        elif kind == "gap":
+            model.add(layers.GlobalAveragePooling2D())
+        elif kind == "flatten":
+            model.add(layers.Flatten())
+        elif kind == "dropout":
+            model.add(layers.Dropout(l[1]))
+        elif kind == "relu":
+            model.add(layers.ReLU())
+        elif kind == "dense":
+            last = dense_idx and i == dense_idx[-1]
+            act = output_activation if last else (None if _next_is_relu(spec, i) else "relu")
+            model.add(layers.Dense(l[1], activation=act))
+        else:
+            raise ValueError(f"unknown layer kind {kind!r}")
+    return model
+
+
+def count_params_keras(model) -> int:
+    """Number of parameters of a built Keras model (``model.count_params()``)."""
+    return int(model.count_params())
+
+
+# ----------------------------------------------------------------------------------------------
+# The course's reference Keras models
+# ----------------------------------------------------------------------------------------------
+def _head_activation(n_outputs: int) -> str:
+    # One unit: sigmoid + binary cross-entropy. Two or more: softmax + (sparse) categorical CE.
+    # Never a multi-unit sigmoid with sparse categorical cross-entropy (the old tutorial's bug).
+    return "sigmoid" if n_outputs == 1 else "softmax"
+
+
+def monkeypox_cnn(input_shape=(250, 250, 3), n_outputs: int = 2, dropout: float = 0.0, output_activation=None):
+    """The monkeypox tutorial's network: four conv(3x3, same, ReLU)-maxpool blocks with
+    32-64-128-256 filters, a fifth 256-filter conv, Flatten, Dense 512 ReLU, Dense ``n_outputs``.
+    30,471,234 parameters at 250x250x3 with 2 outputs. The head is softmax for ``n_outputs >= 2``
+    and sigmoid for 1 (override with ``output_activation``, e.g. ``None``->default, ``"linear"``
+    for logits). ``dropout`` > 0 adds Dropout before the last Dense. Uncompiled.
+    Taught in 05_cnn_architectures; trained in 07_monkeypox_classifier."""
+    spec = [l if l != ("dense", 2) else ("dense", int(n_outputs)) for l in MONKEYPOX_SPEC]
+    if dropout:
+        spec = spec[:-1] + [("dropout", float(dropout)), spec[-1]]
+    act = output_activation or _head_activation(int(n_outputs))
+    return keras_from_spec(spec, input_shape, output_activation=act, name="monkeypox_cnn")
+
+
+def cats_dogs_scratch_cnn(image_size: int = 150, dropout: float = 0.0):
+    """Chollet's cats-vs-dogs network from scratch: conv(3x3, valid)-maxpool blocks with
+    32-64-128-128 filters, Flatten, [Dropout], Dense 512 ReLU, Dense 1 sigmoid.
+    3,453,121 parameters at 150x150x3. Uncompiled. Taught in 05_cnn_architectures; trained in
+    09_cats_vs_dogs_augmentation (``dropout=0.5`` with augmentation)."""
+    spec = list(CATS_DOGS_SCRATCH_SPEC)
+    if dropout:
+        spec.insert(spec.index(("flatten",)) + 1, ("dropout", float(dropout)))
+    return keras_from_spec(spec, (image_size, image_size, 3), output_activation="sigmoid",
+                           name="cats_dogs_scratch_cnn")
+
+
+def cats_dogs_gap_cnn(image_size: int = 150):
+    """The global-average-pooling variant: conv(3x3, same, ReLU) with 16-32-64-128 filters and max
+    pooling after the first three, GlobalAveragePooling2D, Dense 1 sigmoid (97,569 parameters at
+    any image size). Its last conv layer is named ``last_conv`` for class activation maps.
+    Uncompiled. Taught in 05; trained in 09_cats_vs_dogs_augmentation, used in 12."""
+    return keras_from_spec(CATS_DOGS_GAP_SPEC, (image_size, image_size, 3), output_activation="sigmoid",
+                           name="cats_dogs_gap_cnn", last_conv_name="last_conv")
+
+
+def flatten_length_reference(image_size: int) -> int:
+    """Reference answer of 09's exercise: how many values ``Flatten`` receives in the scratch CNN
+    (4 blocks of valid 3x3 conv, -2 pixels, then 2x2 max-pool, halving and rounding down; 128 maps)."""
+    s = int(image_size)
+    for _ in range(4):
+        s = (s - 2) // 2
+    if s < 1:
+        raise ValueError(f"{image_size}x{image_size} is too small for the scratch CNN's four conv-pool blocks")
+    return s * s * 128
