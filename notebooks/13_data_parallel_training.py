@@ -46,6 +46,7 @@ data_source = "auto"      # "auto" | "real" | "synthetic"
 data_dir = None           # a folder holding MNIST/raw/ (what torchvision.datasets.MNIST reads)
 output_dir = "outputs"    # metrics, checkpoints and logs go here
 seed = 42
+tiny = False              # True: this profile's code paths, seconds of work (tests; see 00_setup)
 # This notebook's own knobs: None takes the value from the profile table.
 n_train = None            # training digits used by the DDP runs
 n_test = None
@@ -62,7 +63,7 @@ launch_timeout_s = None   # any launched job running longer than this is stopped
 import course_utils  # import before TensorFlow: see 00_setup
 
 run = course_utils.setup_notebook("13_data_parallel_training", profile=profile, data_source=data_source,
-                                  data_dir=data_dir, output_dir=output_dir, seed=seed, n_train=n_train,
+                                  data_dir=data_dir, output_dir=output_dir, seed=seed, tiny=tiny, n_train=n_train,
                                   n_test=n_test, epochs=epochs, batch_size=batch_size, lr=lr,
                                   equivalence_steps=equivalence_steps, keras_n=keras_n, keras_steps=keras_steps,
                                   keras_global_batch=keras_global_batch, launch_timeout_s=launch_timeout_s)

@@ -110,7 +110,7 @@ EXERCISES = [
         "check_numpy:receptive_field", "receptive field of a stack of (kernel, stride) layers"),
     _ex("06.accuracy", "accuracy(logits, targets) -> float", "torch_train:accuracy", "check_torch:accuracy",
         "fraction of rows whose arg-max is the target"),
-    _ex("06.train_step", "train_step(model, x, y, optimizer, loss_fn) -> float", "solutions:train_step",
+    _ex("06.train_step", "train_step(model, x, y, optimizer, loss_fn) -> float", "torch_train:train_step",
         "check_torch:train_step", "one PyTorch training step"),
     _ex("07.binary_metrics", "binary_metrics(tp, fp, fn, tn) -> dict", "metrics:binary_metrics",
         "check_metrics:binary_metrics", "sensitivity, specificity, precision, F1 and MCC from counts"),

@@ -40,16 +40,6 @@ def receptive_field(layers):
     return r
 
 
-def train_step(model, x, y, optimizer, loss_fn):
-    """06: one training step; returns the batch loss as a Python float."""
-    model.train()
-    optimizer.zero_grad()
-    loss = loss_fn(model(x), y)
-    loss.backward()
-    optimizer.step()
-    return loss.item()
-
-
 def confusion_counts(y_true, y_pred):
     """07: (TP, FP, FN, TN) with label 1 as the positive class."""
     y_true, y_pred = np.asarray(y_true).astype(int), np.asarray(y_pred).astype(int)

@@ -44,6 +44,30 @@ def progress_bar(iterable, total=None, desc="", disable=False):
     return Progress(iterable, total=n, desc=desc, disable=disable or short)
 
 
+def _step(model, x, y, optimizer, criterion, is_inception: bool = False):
+    """Clear the old gradients, forward, loss, backward, update: ``(loss tensor, logits)``.
+    Inception's auxiliary head adds 0.4 x its loss while training (as in torchvision's recipe)."""
+    optimizer.zero_grad()
+    out = model(x)
+    if is_inception and isinstance(out, tuple):
+        out, aux = out
+        loss = criterion(out, y) + 0.4 * criterion(aux, y)
+    else:
+        loss = criterion(out, y)
+    loss.backward()
+    optimizer.step()
+    return loss, out
+
+
+def train_step(model, x, y, optimizer, loss_fn) -> float:
+    """One training step on the batch ``(x, y)`` (taught in 06, where it is an exercise): training
+    mode, clear the old gradients, forward, loss, backward, update. Returns the batch loss (before
+    the update) as a Python float. :func:`fit` runs the same step on every batch."""
+    model.train()
+    loss, _ = _step(model, x, y, optimizer, loss_fn)
+    return loss.item()
+
+
 def evaluate(model, loader, device, criterion=None) -> tuple[float, float]:
     """``(mean loss, accuracy)`` of ``model`` on ``loader`` in eval mode without gradients.
 
@@ -114,15 +138,7 @@ def fit(model, train_loader, optimizer, criterion, device, epochs: int = 1, val_
         t0 = time.perf_counter()
         for i, (x, y) in enumerate(bar, start=1):
             x, y = x.to(device), y.to(device)
-            optimizer.zero_grad()
-            out = model(x)
-            if is_inception and isinstance(out, tuple):
-                out, aux = out
-                loss = criterion(out, y) + 0.4 * criterion(aux, y)
-            else:
-                loss = criterion(out, y)
-            loss.backward()
-            optimizer.step()
+            loss, out = _step(model, x, y, optimizer, criterion, is_inception)
             step += 1
             loss_sum += loss.item() * len(y)
             correct += (out.argmax(1) == y).sum().item()

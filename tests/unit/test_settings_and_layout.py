@@ -15,7 +15,7 @@ from course_utils.tools.runner import toc_notebooks
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "course_utils"
 STEMS = toc_notebooks(ROOT / "_toc.yml")
-STANDARD = ["profile", "data_source", "data_dir", "output_dir", "seed"]
+STANDARD = ["profile", "data_source", "data_dir", "output_dir", "seed", "tiny"]
 
 
 def _code_cells(stem):
@@ -37,9 +37,9 @@ def test_parameters_cell_declares_exactly_the_table_knobs_and_setup_passes_them(
     declared = [n.targets[0].id for n in ast.parse(cells[i].source).body
                 if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)]
     knobs = list(profiles.TABLE[stem]["smoke"])
-    assert declared[:5] == STANDARD, f"{stem}: the parameters cell starts with {STANDARD}"
-    assert sorted(declared[5:]) == sorted(knobs), (
-        f"{stem}: parameters cell knobs {sorted(declared[5:])} != profiles.TABLE knobs {sorted(knobs)}")
+    assert declared[:6] == STANDARD, f"{stem}: the parameters cell starts with {STANDARD}"
+    assert sorted(declared[6:]) == sorted(knobs), (
+        f"{stem}: parameters cell knobs {sorted(declared[6:])} != profiles.TABLE knobs {sorted(knobs)}")
     call = next(n for n in ast.walk(ast.parse(cells[i + 1].source))
                 if isinstance(n, ast.Call) and getattr(n.func, "attr", getattr(n.func, "id", "")) == "setup_notebook")
     passed = {k.arg: k.value.id for k in call.keywords if isinstance(k.value, ast.Name)}
