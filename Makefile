@@ -43,10 +43,11 @@ book: install
 	@echo "Book: _build/html/index.html"
 
 ## Re-run the notebooks on the laptop profile with the real data in $(SHARED) and store their
-## outputs in notebooks/ (what GitHub and the book show).
+## outputs in notebooks/ (what GitHub and the book show) and their metrics in book/metrics/, from
+## which the results page and README's table are generated.
 outputs: install
 	$(PY) -m course_utils run $(NB) --profile laptop --data-root $(SHARED) --output-dir build/laptop --store
-	$(PY) -m course_utils results --metrics-dir build/laptop --dest book/results.md
+	$(PY) -m course_utils results --metrics-dir book/metrics --dest book/results.md --readme README.md
 
 sync: install
 	$(VENV)/bin/jupytext --sync notebooks/*.ipynb

@@ -35,6 +35,35 @@ def data_home() -> Path:
     return (base / "cnn-course").resolve()
 
 
+def display_path(path) -> str:
+    """A path as printed in a notebook: short and free of this machine's layout.
+
+    Inside a data root, the cache or the home folder it is written ``$COURSE_DATA_ROOT/...``,
+    ``$COURSE_DATA_HOME/...`` or ``~/...``; inside the working folder or the repository,
+    relative; anywhere else ``.../<name>``. Stored notebooks therefore never show where the
+    machine that ran them kept its files.
+    """
+    if "://" in str(path):
+        return str(path)
+    p = Path(path).expanduser().resolve()
+    anchors = [(root, "$COURSE_DATA_ROOT") for root in data_roots()]
+    anchors += [(Path.home().resolve(), "~"), (data_home(), "$COURSE_DATA_HOME"), (Path.cwd().resolve(), "."),
+                (REPO_ROOT, ".")]
+    for base, label in anchors:
+        if base is None:
+            continue
+        try:
+            rel = p.relative_to(base)
+        except ValueError:
+            continue
+        if str(rel) == ".":
+            if label == "~":
+                return label
+            continue  # the cache or a data root itself: its own name says more than the variable
+        return str(rel) if label == "." else f"{label}/{rel}"
+    return f".../{p.name}"
+
+
 def _split_paths(value: str | None) -> list[str]:
     if not value:
         return []

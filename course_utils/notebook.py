@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import profiles as _profiles
+from .config import display_path
 from .datasets import DataInfo, banner, get_dataset, get_weights
 from .env import describe_machine, library_versions, seed_everything, set_plot_defaults
 
@@ -81,14 +82,14 @@ class Run:
         if info.synthetic:
             print(banner(info))
         else:
-            print(f"{info.title}: {info.source} -> {info.root}")
+            print(f"{info.title}: {info.source} -> {display_path(info.root)}")
         return info
 
     def get_weights(self, name: str) -> DataInfo:
         """Resolve a weights file (``source='unavailable'`` if it cannot be had)."""
         info = get_weights(name)
         self.data[name] = info
-        print(f"{info.title}: {info.source} {'-> ' + str(info.root) if info.real else '(' + info.origin + ')'}")
+        print(f"{info.title}: {info.source} {'-> ' + display_path(info.root) if info.real else '(' + info.origin + ')'}")
         return info
 
     def set_counts(self, name: str, **counts) -> None:
@@ -136,8 +137,9 @@ class Run:
             print("  (no lessons recorded)")
 
     # -- metrics --------------------------------------------------------------------------
-    def save_metrics(self, metrics: dict, strict: bool = True) -> Path:
-        """Write ``<output_dir>/<notebook>.metrics.json`` and print the metrics.
+    def save_metrics(self, metrics: dict, strict: bool = True) -> None:
+        """Write ``<output_dir>/<notebook>.metrics.json`` and print the metrics (the file is
+        :meth:`metrics_path`).
 
         With ``strict``, every key the notebook's issue names (``profiles.METRIC_KEYS``) must be
         present, so a renamed metric fails here rather than in an instructor's dashboard.
@@ -163,13 +165,18 @@ class Run:
             "environment": {"device": self.device, "machine": self.machine, "versions": library_versions()},
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        path = self.output_dir / f"{self.notebook}.metrics.json"
+        path = self.metrics_path()
         path.write_text(json.dumps(_jsonable(doc), indent=1))
-        print(f"Metrics written to {path}" + ("  [SYNTHETIC DATA]" if self.synthetic else ""))
+        print(f"Metrics written to {path.name} in {display_path(self.output_dir)}"
+              + ("  [SYNTHETIC DATA]" if self.synthetic else ""))
+        from .tools.results_table import format_value
+
         for k in expected or metrics:
-            v = metrics.get(k)
-            print(f"  {k:32s} {round(v, 4) if isinstance(v, float) else v}")
-        return path
+            print(f"  {k:32s} {format_value(metrics.get(k))}")
+
+    def metrics_path(self) -> Path:
+        """``<output_dir>/<notebook>.metrics.json``."""
+        return self.output_dir / f"{self.notebook}.metrics.json"
 
 
 def _report(run: Run) -> str:
@@ -186,7 +193,7 @@ def _report(run: Run) -> str:
     lines = [f"{run.notebook} | profile {run.profile} ({run.profile_why}) | seed {run.seed} | "
              f"data_source {run.data_source}",
              "  " + fw("PyTorch", t) + " | " + fw("TensorFlow", f) + f" | CPU cores {m['cpu_count']}",
-             f"  PyTorch device: {run.device} | outputs -> {run.output_dir}",
+             f"  PyTorch device: {run.device} | outputs -> {display_path(run.output_dir)}",
              "  settings: " + ", ".join(f"{k}={v}" for k, v in run.cfg.items())]
     return "\n".join(lines)
 

@@ -44,7 +44,9 @@ class ScanReport:
         return [Path(self.root) / f for f in self.files]
 
     def summary(self) -> str:
-        lines = [f"{self.root}: {len(self.files)} images in {len(self.classes)} classes "
+        from .config import display_path
+
+        lines = [f"{display_path(self.root)}: {len(self.files)} images in {len(self.classes)} classes "
                  + ", ".join(f"{k}={v}" for k, v in self.counts.items())]
         if self.converted:
             modes = Counter(self.converted.values())

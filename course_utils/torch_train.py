@@ -59,14 +59,15 @@ def make_loader(dataset, batch_size: int, shuffle: bool = False, seed: int = 0, 
 
 
 def progress_bar(iterable, total=None, desc="", disable=False):
-    """A text tqdm bar on stdout, refreshed at most every 10 s (few lines in a saved notebook)."""
+    """A text tqdm bar on stdout, refreshed at most every 10 s; it stays when done (the runner
+    stores it in its final state, one line per bar)."""
     import sys
 
     from tqdm import tqdm
 
     n = total if total is not None else (len(iterable) if hasattr(iterable, "__len__") else None)
     short = n is not None and n < 10  # a bar for a handful of batches is only noise
-    return tqdm(iterable, total=total, desc=desc, leave=False, disable=disable or short, mininterval=10.0,
+    return tqdm(iterable, total=total, desc=desc, leave=True, disable=disable or short, mininterval=10.0,
                 file=sys.stdout)
 
 

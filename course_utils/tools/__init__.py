@@ -1,0 +1,1 @@
+"""Tools around the notebooks: runner, command line, doctor, badges, results page."""
