@@ -30,6 +30,11 @@ def _rounded(value):
     return value
 
 
+def markdown_text(text: str) -> str:
+    """Plain text safe inside Markdown (and a table cell): ``*`` and ``|`` escaped."""
+    return str(text).replace("\\", "\\\\").replace("*", "\\*").replace("|", "\\|")
+
+
 def data_cell(doc: dict | None) -> str:
     """Each dataset the run read: name, where it came from (SYNTHETIC when a stand-in), counts."""
     parts = []
@@ -82,7 +87,7 @@ def render_table(entries: list[dict], headline: dict[str, list[str]] | None = No
             lines.append(f"| {e['notebook']} | {e.get('status', 'not run')} | - | - | - | - | {wall_cell(e)} | - |")
             continue
         keys = None if headline is None else headline.get(e["notebook"], [])[:5]
-        metrics = joiner.join(f"{k}={format_value(v)}" for k, v in _metric_items(doc, keys)) or "-"
+        metrics = joiner.join(f"{k}={markdown_text(format_value(v))}" for k, v in _metric_items(doc, keys)) or "-"
         lines.append(f"| {e['notebook']} | {e.get('status', 'ok')} | {doc.get('profile', '-')} | {data_cell(doc)} | "
                      f"{metrics} | {lessons_cell(doc)} | {wall_cell(e)} | {machine_cell(doc)} |")
     return "\n".join(lines) + "\n"
@@ -103,10 +108,11 @@ def render_sections(entries: list[dict]) -> str:
         items = _metric_items(doc, None)
         if items:
             out.append("| metric | value |\n|---|---|")
-            out.append("\n".join(f"| `{k}` | {format_value(v)} |" for k, v in items) + "\n")
+            out.append("\n".join(f"| `{k}` | {markdown_text(format_value(v))} |" for k, v in items) + "\n")
         lessons = doc.get("lessons") or []
         if lessons:
             out.append("What this run showed:\n")
-            out.append("\n".join(f"- {'✓' if le.get('holds') else '✗'} {le['claim']} ({le['evidence']})"
+            out.append("\n".join(f"- {'✓' if le.get('holds') else '✗'} {markdown_text(le['claim'])} "
+                                 f"({markdown_text(le['evidence'])})"
                                  for le in lessons) + "\n")
     return "\n".join(out)
