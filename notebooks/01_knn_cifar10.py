@@ -267,9 +267,10 @@ run.lesson("cv_k_at_least_k1", "The k chosen by cross-validation, on training fo
 # %% [markdown]
 # CS231n reports at least 28% at the best `k` on the official data; this run on the JPEG export measured
 # the value printed above. With 500 test images one image is 0.2 points and the sampling noise about
-# ±2 points, so a gain over `k = 1` of a point or two is within noise: if the lesson below shows ✗,
-# cross-validation chose a `k` that the test set happens not to favour, which is allowed. The test accuracy was measured exactly once, after `k` was
-# chosen, which is the only way it stays an honest estimate.
+# ±2 points, so a gain over `k = 1` of a point or two is within noise: if the lesson at the end shows
+# ✗, cross-validation chose a `k` that the test set happens not to favour, which is allowed. The test
+# accuracy was measured exactly once, after `k` was chosen, which is the only way it stays an honest
+# estimate.
 #
 # ## 5. Cross-check with scikit-learn
 #
