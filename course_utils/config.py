@@ -38,17 +38,18 @@ def data_home() -> Path:
 def display_path(path) -> str:
     """A path as printed in a notebook: short and free of this machine's layout.
 
-    Inside a data root, the cache or the home folder it is written ``$COURSE_DATA_ROOT/...``,
-    ``$COURSE_DATA_HOME/...`` or ``~/...``; inside the working folder or the repository,
-    relative; anywhere else ``.../<name>``. Stored notebooks therefore never show where the
+    Inside a data root it is written ``$COURSE_DATA_ROOT/...``; inside the working folder or the
+    repository, relative (to the repository root when outside the working folder); inside the home
+    folder ``~/...``; inside a cache outside it ``$COURSE_DATA_HOME/...``; anywhere else
+    ``.../<name>``. Stored notebooks therefore never show where the
     machine that ran them kept its files.
     """
     if "://" in str(path):
         return str(path)
     p = Path(path).expanduser().resolve()
     anchors = [(root, "$COURSE_DATA_ROOT") for root in data_roots()]
-    anchors += [(Path.home().resolve(), "~"), (data_home(), "$COURSE_DATA_HOME"), (Path.cwd().resolve(), "."),
-                (REPO_ROOT, ".")]
+    anchors += [(Path.cwd().resolve(), "."), (REPO_ROOT, "."), (Path.home().resolve(), "~"),
+                (data_home(), "$COURSE_DATA_HOME")]
     for base, label in anchors:
         if base is None:
             continue
