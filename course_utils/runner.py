@@ -168,7 +168,9 @@ def run_notebooks(notebooks: list[str] | None = None, profile: str = "auto", dat
         if store and row["status"] == "ok":
             _strip_papermill(out / "executed" / path.name, path)
             if row["metrics_doc"] and "notebook" in row["metrics_doc"]:
-                store_metrics(row["metrics_doc"])
+                doc = {**row["metrics_doc"]}
+                doc["timings"] = {**(doc.get("timings") or {}), "runner_wall_s": row["wall_s"]}
+                store_metrics(doc)
         print(f"    {row['status']} in {row['wall_s']:.1f} s" + (f"\n    {row['error'][-600:]}" if row["error"] else ""),
               flush=True)
         rows.append(row)

@@ -53,9 +53,10 @@ def machine_cell(doc: dict | None) -> str:
 
 
 def wall_cell(entry: dict) -> str:
-    """The runner's wall-clock time when known (kernel start included), else the notebook's own."""
-    doc = entry.get("doc") or {}
-    seconds = entry.get("wall_s") or (doc.get("timings") or {}).get("total_s")
+    """The runner's wall-clock time when known (kernel start and imports included), else the
+    notebook's own from ``setup_notebook`` to ``save_metrics``."""
+    timings = (entry.get("doc") or {}).get("timings") or {}
+    seconds = entry.get("wall_s") or timings.get("runner_wall_s") or timings.get("total_s")
     return f"{seconds:.0f} s" if seconds else "-"
 
 
