@@ -255,7 +255,7 @@ print("largest confusions (true -> predicted: count):",
       ", ".join(f"{t} -> {p}: {n}" for n, t, p in sorted(off_diagonal, reverse=True)[:5]))
 accuracy_floor = {"smoke": 0.85, "laptop": 0.98, "full": 0.99}.get(run.profile, 0.98)
 run.lesson("test_accuracy", f"A 29-thousand-parameter CNN reaches at least {accuracy_floor:.0%} on the MNIST test set "
-           f"({run.profile} profile, {cfg.epochs} epochs)", test_acc >= accuracy_floor,
+           f"({run.profile} profile, {cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''})", test_acc >= accuracy_floor,
            f"test accuracy {test_acc:.4f} on {len(labels)} digits")
 run.lesson("train_close_to_test", "Training and test accuracy stay within 1 point: no over-fitting to see here",
            abs(train_acc - test_acc) <= 0.01, f"training {train_acc:.4f} vs test {test_acc:.4f}")
