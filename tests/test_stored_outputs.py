@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import pairwise
 from pathlib import Path
 
 import nbformat
@@ -67,7 +68,7 @@ def noise_problems(nb) -> list[str]:
             problems.append(f"cell {i} ({kind}): progress bar stored as carriage-return fragments")
     for i, cell in enumerate(nb.cells):
         streams = [o.get("name") for o in cell.get("outputs", []) if o.get("output_type") == "stream"]
-        if any(a == b for a, b in zip(streams, streams[1:])) and len(streams) > 10:
+        if any(a == b for a, b in pairwise(streams)) and len(streams) > 10:
             problems.append(f"cell {i}: {len(streams)} stream fragments (store the final state)")
     return problems
 
@@ -80,7 +81,7 @@ def printed_lessons(nb) -> tuple[str, list[dict]]:
         lines = text[text.index(LESSONS_HEADER):].splitlines()
         lessons = []
         for line in lines[1:]:
-            if line.startswith("  ✓ ") or line.startswith("  ✗ "):
+            if line.startswith(("  ✓ ", "  ✗ ")):
                 lessons.append({"holds": line[2] == "✓", "claim": line[4:]})
             elif line.startswith("      evidence: ") and lessons:
                 lessons[-1]["evidence"] = line[len("      evidence: "):]
@@ -166,7 +167,12 @@ def test_stored_lessons_hold_and_match_metrics_file(path):
 
 
 def test_results_page_and_readme_are_generated_from_stored_metrics(tmp_path):
-    from course_utils.results_page import README_END, README_START, update_readme, write_results_page
+    from course_utils.results_page import (
+        README_END,
+        README_START,
+        update_readme,
+        write_results_page,
+    )
 
     if not list(METRICS_DIR.glob("*.metrics.json")):
         pytest.skip("no stored metrics in book/metrics/ yet (`make outputs` writes them)")
@@ -176,7 +182,9 @@ def test_results_page_and_readme_are_generated_from_stored_metrics(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text((ROOT / "README.md").read_text())
     update_readme(METRICS_DIR, readme)
-    section = lambda text: text[text.index(README_START):text.index(README_END)]  # noqa: E731
+    def section(text):
+        return text[text.index(README_START):text.index(README_END)]
+
     assert section((ROOT / "README.md").read_text()) == section(readme.read_text()), \
         "README's results table is stale: run `python -m course_utils results`"
 
@@ -209,9 +217,10 @@ def test_noise_check_catches_each_problem(name, text):
 
 
 def test_noise_check_passes_clean_relative_paths():
-    nb = _notebook_with(("stdout", "CIFAR-10: data_dir -> $COURSE_DATA_ROOT/cifar10_small\n"
-                                   "outputs -> ../build/laptop | ~/.cache/cnn-course/mnist/data\n"
-                                   "epoch 1/2: 100%|##########| 938/938 [01:40<00:00]\n"))
+    text = ("CIFAR-10: data_dir -> $COURSE_DATA_ROOT/cifar10_small\n"
+            "outputs -> ../build/laptop | ~/.cache/cnn-course/mnist/data\n"
+            "epoch 1/2: 100%|##########| 938/938 [01:40<00:00]\n")
+    nb = _notebook_with(("stdout", text))
     assert noise_problems(nb) == []
 
 
