@@ -56,9 +56,9 @@ book: install ## the Jupyter Book from the outputs STORED in notebooks/ (a lapto
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "Book: _build/html/index.html"
 
-outputs: install ## re-run NB (default all) on laptop with the real data in SHARED and store the outputs in notebooks/
+outputs: install ## re-run NB (default all) on laptop with the real data in SHARED; store outputs in notebooks/, metrics in book/metrics/, then the results page and README's table
 	$(PY) -m course_utils run $(NB) --profile laptop --data-root $(SHARED) --output-dir build/laptop --store
-	$(PY) -m course_utils results --metrics-dir build/laptop --dest book/results.md
+	$(PY) -m course_utils results --metrics-dir book/metrics --dest book/results.md --readme README.md
 
 sync: install ## jupytext --sync: bring each .ipynb and its .py twin up to date with the newer one
 	$(VENV)/bin/jupytext --sync notebooks/*.ipynb

@@ -203,6 +203,21 @@ shutil.copytree(synthetic_dataset("flowers5", seed=seed, size=5), scratch)
 (scratch / "rose" / "notes.txt").write_text("not an image")
 report = scan_folder(scratch)
 print(report.summary())
+bad_names = sorted(Path(b.path).name for b in report.bad)
+run.lesson("scanner_skips_bad_files", "The scanner reports the empty file and the non-image as bad, and leaves them "
+           "in place", bad_names == ["empty.jpg", "notes.txt"] and (scratch / "daisy" / "empty.jpg").exists()
+           and (scratch / "rose" / "notes.txt").exists(),
+           f"bad files reported: {', '.join(bad_names) or 'none'}; both still on disk: "
+           f"{(scratch / 'daisy' / 'empty.jpg').exists() and (scratch / 'rose' / 'notes.txt').exists()}")
+
+# %% [markdown]
+# ## What this run showed
+#
+# Each notebook ends by listing its lessons, checked on its own run (✓ held, ✗ did not hold here);
+# the same list is written to the metrics file under `lessons`.
+
+# %%
+run.show_lessons()
 
 # %%
 run.save_metrics({

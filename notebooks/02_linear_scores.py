@@ -115,6 +115,12 @@ for name, wx, s in zip(toy_classes, W_toy @ x_toy, toy_scores):
     print(f"{name:5s}  W x = {wx:8.2f}   W x + b = {s:8.2f}")
 toy_predicted_class = toy_classes[int(np.argmax(toy_scores))]
 print("predicted:", toy_predicted_class)
+run.lesson("cat_called_dog", "Hand-picked weights call the four-pixel cat a dog: the weights, not the arithmetic, "
+           "are wrong", toy_predicted_class == "dog",
+           "scores " + ", ".join(f"{n} {v:.2f}" for n, v in zip(toy_classes, toy_scores)))
+run.lesson("figure_ship_without_bias", "The figure's ship score 61.95 is W x without the bias",
+           np.isclose((W_toy @ x_toy)[2], 61.95) and not np.isclose(toy_scores[2], 61.95),
+           f"W x = {(W_toy @ x_toy)[2]:.2f}, W x + b = {toy_scores[2]:.2f}")
 
 # %% [markdown]
 # The scores are cat **−96.8**, dog **437.9** and ship **60.75**: the model calls our cat a dog. Nothing is
@@ -136,6 +142,8 @@ print("predicted:", toy_predicted_class)
 W_ext = np.hstack([W_toy, b_toy[:, None]])           # 3 x 5
 x_ext = np.append(x_toy, 1.0)                         # 5
 print("[W b] [x; 1] =", W_ext @ x_ext, "| equal to W x + b:", np.allclose(W_ext @ x_ext, toy_scores))
+run.lesson("bias_trick", "[W b] [x; 1] equals W x + b: one weight matrix carries the bias",
+           np.allclose(W_ext @ x_ext, toy_scores), f"largest difference {np.abs(W_ext @ x_ext - toy_scores).max():.1e}")
 
 # %% [markdown]
 # ### Exercises: the score function and the bias trick
@@ -229,13 +237,16 @@ with run.timer("template_training"):
 template_val_acc = model.accuracy(data["X_val"], data["y_val"])
 print(f"{cfg.sgd_steps} SGD steps on {len(data['X_train'])} images: loss {history[0]:.2f} -> {history[-1]:.2f}, "
       f"validation accuracy {template_val_acc:.3f} (chance 0.100)")
+run.lesson("templates_beat_chance", "Ten learned templates (one per class) classify well above chance (at least 0.20)",
+           template_val_acc >= 0.20, f"validation accuracy {template_val_acc:.3f} vs 0.100 chance after "
+           f"{cfg.sgd_steps} steps")
 
 # %%
 show_images(linear.weight_templates(model.W), titles=classes, ncols=10, size=1.2,
             suptitle="rows of the learned W, shown as images");
 
 # %% [markdown]
-# With enough steps (the stored `laptop` run, 500 steps) the templates are recognisable colour layouts: blue for
+# With enough steps (the `laptop` profile's 500) the templates are recognisable colour layouts: blue for
 # airplane and ship (sky, sea, with a darker band of water at the bottom of ship), green for bird and deer
 # (grass and foliage, with a brown blob in the middle for deer), a car-like shape with a dark lower band for
 # automobile and truck, a brown body in the middle for horse. The horse template is blurry and roughly
@@ -293,7 +304,12 @@ blas_limit.restore_original_limits()
 # - Hand-picked weights call the four-pixel cat a dog (−96.8, 437.9, 60.75): we need a loss and learning.
 # - The bias trick folds $b$ into $W$; geometrically each class is a hyperplane, visually a template image.
 #
-# Stored outputs: `laptop` profile, `../shared/data/cifar10_small` (JPEG export), shared 2-CPU-core machine.
+# ## What this run showed
+#
+# Each lesson above, checked on this run's own numbers (✓ held, ✗ did not hold here):
+
+# %%
+run.show_lessons()
 
 # %%
 run.save_metrics({

@@ -58,6 +58,7 @@ depth_experiment_blocks = None    # BasicBlocks per network (depth: 2 * blocks +
 depth_experiment_width = None     # channels of the first stage
 depth_experiment_batch = None     # mini-batch size
 depth_experiment_threads = None   # PyTorch CPU threads for it (None: leave PyTorch's default)
+depth_experiment_seeds = None     # how many seeds (seed, seed + 1, ...) the experiment is repeated with
 
 # %%
 import course_utils  # import before TensorFlow: see 00_setup
@@ -69,7 +70,8 @@ run = course_utils.setup_notebook("05_cnn_architectures", profile=profile, data_
                                   depth_experiment_blocks=depth_experiment_blocks,
                                   depth_experiment_width=depth_experiment_width,
                                   depth_experiment_batch=depth_experiment_batch,
-                                  depth_experiment_threads=depth_experiment_threads)
+                                  depth_experiment_threads=depth_experiment_threads,
+                                  depth_experiment_seeds=depth_experiment_seeds)
 cfg = run.cfg
 
 # %%
@@ -149,6 +151,8 @@ print("by hand:", f"{total_params(small_spec, (32, 32, 3)):,}",
       "| Keras:", f"{small_keras.count_params():,}",
       "| PyTorch:", f"{count_params_torch(small_torch):,}")
 print("PyTorch output shape:", tuple(small_torch(torch.zeros(1, 3, 32, 32)).shape))
+count_checks = {"small CNN": (total_params(small_spec, (32, 32, 3)), small_keras.count_params(),
+                              count_params_torch(small_torch))}
 assert total_params(small_spec, (32, 32, 3)) == small_keras.count_params() == count_params_torch(small_torch)
 
 # %% [markdown]
@@ -200,6 +204,13 @@ print(f"cats-vs-dogs CNN from scratch, 150x150: {cats_dogs.count_params():>11,}"
 print(f"cats-vs-dogs GAP CNN (any size):        {cats_dogs_gap.count_params():>11,}")
 assert monkeypox.count_params() == total_params(MONKEYPOX_SPEC, (250, 250, 3)) == 30_471_234
 assert cats_dogs.count_params() == total_params(CATS_DOGS_SCRATCH_SPEC, (150, 150, 3)) == 3_453_121
+count_checks.update({
+    "monkeypox CNN": (total_params(MONKEYPOX_SPEC, (250, 250, 3)), monkeypox.count_params()),
+    "cats-vs-dogs CNN": (total_params(CATS_DOGS_SCRATCH_SPEC, (150, 150, 3)), cats_dogs.count_params()),
+    "GAP CNN": (total_params(CATS_DOGS_GAP_SPEC, (150, 150, 3)), cats_dogs_gap.count_params())})
+run.lesson("param_counts_match", "Parameter counts by hand, (F*F*C_in + 1)*K per conv layer, equal the frameworks'",
+           all(len(set(v)) == 1 for v in count_checks.values()),
+           "; ".join(f"{k}: {' = '.join(f'{n:,}' for n in v)}" for k, v in count_checks.items()))
 assert cats_dogs_gap.count_params() == total_params(CATS_DOGS_GAP_SPEC, (150, 150, 3)) == 97_569
 metrics.update(params_seed_monkeypox_cnn=monkeypox.count_params(), params_cats_dogs_scratch=cats_dogs.count_params())
 
@@ -243,21 +254,28 @@ with torch.device("meta"):
                  "VGG16": torchvision.models.vgg16(weights=None),
                  "ResNet-18": torchvision.models.resnet18(weights=None)}
 print(f"{'model':10s} {'parameters':>12s} {'in FC layers':>14s}")
-tv_counts = {}
+tv_counts, fc_share = {}, {}
 for name, model in tv_models.items():
     total = count_params_torch(model)
     fc = sum(p.numel() for m in model.modules() if isinstance(m, torch.nn.Linear) for p in m.parameters())
-    tv_counts[name] = total
+    tv_counts[name], fc_share[name] = total, fc / total
     print(f"{name:10s} {total:>12,} {fc / total:>13.0%}")
 assert tv_counts == {"AlexNet": 61_100_840, "VGG16": 138_357_544, "ResNet-18": 11_689_512}
 metrics.update(params_alexnet=tv_counts["AlexNet"], params_vgg16=tv_counts["VGG16"],
                params_resnet18=tv_counts["ResNet-18"])
+run.lesson("fc_head_holds_most", "AlexNet and VGG16 keep most of their parameters in the fully connected head; "
+           "ResNet-18, with global average pooling, does not",
+           fc_share["AlexNet"] > 0.5 and fc_share["VGG16"] > 0.5 and fc_share["ResNet-18"] < 0.1,
+           ", ".join(f"{k} {v:.0%} in FC" for k, v in fc_share.items()))
 
 # %% [markdown]
-# AlexNet and VGG16 keep most of their parameters (89–96 %) in the fully connected head (a 6×6×256
-# or 7×7×512 Flatten into 4096 units). ResNet-18 uses global average pooling and a single
-# 512 → 1000 layer, so it has about 12 times fewer parameters than VGG16 while being deeper and
-# more accurate on ImageNet.
+# AlexNet and VGG16 keep most of their parameters in the fully connected head (the shares are
+# printed above: a 6×6×256 or 7×7×512 Flatten into 4096 units). ResNet-18 uses global average
+# pooling and a single 512 → 1000 layer, so it has about 12 times fewer parameters than VGG16
+# while being deeper. It is not more accurate: torchvision's reference ImageNet top-1 accuracies
+# are 69.76% for ResNet-18 and 71.59% for VGG16. It comes close with a twelfth of the parameters
+# and about an eighth of the computation (1.8 against 15.5 GFLOPs per 224×224 image); the deeper
+# ResNets (ResNet-50: 76.13%) are where residual connections pay off in accuracy.
 
 # %% [markdown]
 # ## 3. AlexNet → VGG: stacks of 3×3 convolutions
@@ -314,6 +332,9 @@ for name, (net, size, channels) in rf_checks.items():
     rf_match &= by_recurrence == measured
     print(f"{name:30s} recurrence {by_recurrence:4d}   from input gradients {measured:4d}")
 print("all match:", rf_match)
+run.lesson("receptive_field_recurrence", "The receptive-field recurrence equals the receptive field measured "
+           "from input gradients", rf_match, f"{len(rf_checks)} networks, AlexNet features "
+           f"{receptive_field(kernel_strides(alexnet_features))[-1][0]} pixels")
 assert rf_match
 
 # %% [markdown]
@@ -381,12 +402,17 @@ print("projection shortcut:", tuple(x.shape), "->", tuple(projection_block(x).sh
 # %%
 # NBVAL_CHECK_OUTPUT
 resnet18 = torchvision.models.resnet18(weights=None)
+block_counts = []
 for ours, theirs, name in ((identity_block, resnet18.layer1[0], "layer1[0]"),
                            (projection_block, resnet18.layer2[0], "layer2[0]")):
     same_shapes = sorted(p.shape for p in ours.parameters()) == sorted(p.shape for p in theirs.parameters())
     print(f"{name}: ours {count_params_torch(ours):,} vs torchvision {count_params_torch(theirs):,} "
           f"parameters; same tensor shapes: {same_shapes}")
-    assert count_params_torch(ours) == count_params_torch(theirs) and same_shapes
+    block_counts.append((name, count_params_torch(ours), count_params_torch(theirs), same_shapes))
+blocks_match = all(mine == theirs and shapes for _, mine, theirs, shapes in block_counts)
+run.lesson("basic_block_is_torchvision", "Our BasicBlock has torchvision ResNet-18's parameters, tensor by tensor",
+           blocks_match, "; ".join(f"{n}: {a:,} vs {b:,}, same shapes {c}" for n, a, b, c in block_counts))
+assert blocks_match
 
 # %% [markdown]
 # ## 5. An experiment: a deep plain network against its residual twin
@@ -396,7 +422,9 @@ for ours, theirs, name in ((identity_block, resnet18.layer1[0], "layer1[0]"),
 # classifier after global average pooling. The *plain* twin has every shortcut removed; the
 # residual one keeps them (one of them a projection). Both start from the same seed and see the
 # same mini-batches, with SGD (learning rate 0.05, momentum 0.9). We compare their **training**
-# loss, because the claim is about optimization, not generalization.
+# loss, because the claim is about optimization, not generalization. One seed could favour either
+# network by luck (the initial weights and the order of the mini-batches), so the pair is trained
+# with `depth_experiment_seeds` seeds and we look at the spread.
 #
 # Data: CIFAR-10 training images (a subset of `depth_experiment_n`, normalized per channel).
 # The profile keeps the run short (width 8, one PyTorch thread on a shared CPU, where extra
@@ -417,40 +445,53 @@ if cfg.depth_experiment_threads:
     torch.set_num_threads(int(cfg.depth_experiment_threads))
 n_blocks, width = cfg.depth_experiment_blocks, cfg.depth_experiment_width
 log_every = max(cfg.depth_experiment_steps // 15, 1)
-curves = {}
-for residual in (False, True):
-    name = f"{'residual' if residual else 'plain'} ({2 * n_blocks + 2} layers)"
-    torch.manual_seed(seed)
-    net = small_resnet(n_blocks=n_blocks, width=width, n_classes=10, residual=residual)
-    with run.timer(name.split()[0]):
-        batches = make_loader(TensorDataset(xt, yt), cfg.depth_experiment_batch, seed=seed,
-                              n_batches=cfg.depth_experiment_steps)   # the same batches for both networks
-        sgd = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
-        history, _ = fit(net, batches, sgd, torch.nn.CrossEntropyLoss(), run.device, eval_every=log_every,
-                         progress=False)
-        curves[name] = history["loss"]   # mean training loss of the last log_every steps
-    print(f"{name:22s} {count_params_torch(net):,} parameters | loss {curves[name][0]:.3f} -> "
-          f"{curves[name][-1]:.3f} | {run.timings[name.split()[0]]:.0f} s")
+seeds = [seed + i for i in range(int(cfg.depth_experiment_seeds))]
+curves, final = {}, {"plain": [], "residual": []}
+with run.timer("plain_vs_residual"):
+    for s in seeds:
+        for kind in ("plain", "residual"):
+            torch.manual_seed(s)
+            net = small_resnet(n_blocks=n_blocks, width=width, n_classes=10, residual=kind == "residual")
+            batches = make_loader(TensorDataset(xt, yt), cfg.depth_experiment_batch, seed=s,
+                                  n_batches=cfg.depth_experiment_steps)   # the same batches for both networks
+            sgd = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+            history, _ = fit(net, batches, sgd, torch.nn.CrossEntropyLoss(), run.device, eval_every=log_every,
+                             progress=False)
+            losses = history["loss"]   # mean training loss of the last log_every steps
+            curves[f"{kind}, seed {s}"] = losses
+            final[kind].append(float(losses[-1]))
+            print(f"seed {s}: {kind:8s} ({2 * n_blocks + 2} layers, {count_params_torch(net):,} parameters) "
+                  f"loss {losses[0]:.3f} -> {losses[-1]:.3f}")
+print(f"{len(seeds)} seeds in {run.timings['plain_vs_residual']:.0f} s")
 fig = plot_loss_curves(curves, every=log_every, title=f"CIFAR-10 subset ({len(xt)} images), same layers, same batches")
 fig.savefig(run.path("05_plain_vs_residual.png"), dpi=80)
 
 # %%
-final = {("residual" if k.startswith("residual") else "plain"): float(v[-1]) for k, v in curves.items()}
-print(f"final training loss (mean of the last {log_every} steps): plain {final['plain']:.3f}, "
-      f"residual {final['residual']:.3f}")
-metrics["plain_vs_residual_final_loss"] = final
+import numpy as np
+
+gaps = np.array(final["plain"]) - np.array(final["residual"])
+print(f"final training loss (mean of the last {log_every} steps), over seeds {seeds}:")
+for kind in ("plain", "residual"):
+    print(f"  {kind:8s} " + "  ".join(f"{v:.3f}" for v in final[kind])
+          + f"   mean {np.mean(final[kind]):.3f} ± {np.std(final[kind]):.3f} (std)")
+print("  plain minus residual: " + "  ".join(f"{g:+.3f}" for g in gaps)
+      + f"   smallest {gaps.min():+.3f}")
+metrics["plain_vs_residual_final_loss"] = {k: float(np.mean(v)) for k, v in final.items()}
+metrics["plain_vs_residual_gaps"] = [float(g) for g in gaps]
+run.lesson("residual_trains_better", f"With the same layers, the residual network reached a lower training loss "
+           f"than the plain one on every seed ({len(seeds)} seeds, {cfg.depth_experiment_steps} steps)",
+           bool(np.all(gaps > 0)), "plain minus residual: " + ", ".join(f"{g:+.3f}" for g in gaps))
 
 # %% [markdown]
-# What to look for: in the `laptop` profile (34 weight layers, 300 steps on 2,000 CIFAR-10
-# images) the plain network lingers near the loss of guessing ($\ln 10 \approx 2.30$) for the
-# first hundred or so steps, while its residual twin drops below it within a few dozen steps and
-# stays lower to the end; expect the residual network's final loss lower by 0.1 or more. In the
-# stored run the final losses were 2.07 (plain) and 1.82 (residual); the printed values above
-# are the measured ones. The two networks have the same layers and (up to the one projection
-# shortcut) the same parameters: only the shortcuts differ. The `smoke` profile (18 layers,
-# 30 steps) is too short to separate the two reliably. With more steps both keep improving, but
-# the gap is the point of He et al.'s ResNet paper: depth helps only if the network can still be
-# optimized.
+# What to look for: whether the plain network lingers near the loss of guessing
+# ($\ln 10 \approx 2.30$) while its residual twin drops below it, and whether the gap (plain minus
+# residual, printed above for each seed) is positive for every seed and larger than the spread
+# between seeds. The two networks have the same layers and (up to the one projection shortcut) the
+# same parameters: only the shortcuts differ. This is a short experiment (the `laptop` profile:
+# 34 weight layers, 300 steps on 2,000 images, 3 seeds), so it speaks about the *start* of training
+# only; the `smoke` profile (18 layers, 30 steps) is too short to separate the two at all. He et
+# al.'s ResNet paper shows the same effect for fully trained networks: depth helps only if the
+# network can still be optimized.
 
 # %% [markdown]
 # ## Questions
@@ -499,8 +540,15 @@ metrics["plain_vs_residual_final_loss"] = final
 #   them; global average pooling removes that cost.
 # - Three 3×3 layers see 7×7 pixels with $27C^2$ instead of $49C^2$ weights; the recurrence
 #   matched the receptive fields measured from input gradients (AlexNet: 195).
-# - A residual BasicBlock adds its input back (identity or 1×1 projection); with the same layers,
-#   the plain deep network trained worse than the residual one.
+# - A residual BasicBlock adds its input back (identity or 1×1 projection). Whether the plain deep
+#   network trained worse than its residual twin on every seed of this run is the last lesson below.
+#
+# ## What this run showed
+#
+# Each lesson above, checked on this run's own numbers (✓ held, ✗ did not hold here):
+
+# %%
+run.show_lessons()
 
 # %%
 run.save_metrics(metrics)

@@ -53,11 +53,20 @@ cfg = run.cfg
 
 # %%
 # data = run.get_data("dataset_name", data_dir=data_dir)
+# Each lesson is a check this run computes, recorded where its numbers are known:
+# run.lesson("beats_baseline", "The network beats the majority baseline", test_acc > baseline,
+#            f"test {test_acc:.3f} vs baseline {baseline:.3f}")
 
 # %% [markdown]
 # ## Summary
 #
-# What the learner saw, the numbers to expect (measured on ..., profile ..., machine ...).
+# What the learner saw; numbers come from this run's printed output ("see above"), or as
+# thresholds ("at least 98%"), never typed in from an earlier run.
+#
+# ## What this run showed
+
+# %%
+run.show_lessons()
 
 # %%
 run.save_metrics({

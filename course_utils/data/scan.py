@@ -66,7 +66,9 @@ class ScanReport:
         return [Path(self.root) / f for f in self.files]
 
     def summary(self) -> str:
-        lines = [f"{self.root}: {len(self.files)} images in {len(self.classes)} classes "
+        from course_utils.setup.config import display_path
+
+        lines = [f"{display_path(self.root)}: {len(self.files)} images in {len(self.classes)} classes "
                  + ", ".join(f"{k}={v}" for k, v in self.counts.items())]
         if len(self.classes) == 1:
             lines.append(f"  only one class ({self.classes[0]}): a classifier needs at least two")

@@ -47,6 +47,36 @@ def data_home() -> Path:
     return (base / "cnn-course").resolve()
 
 
+def display_path(path) -> str:
+    """A path as printed in a notebook: short and free of this machine's layout.
+
+    Inside a data root it is written ``$COURSE_DATA_ROOT/...``; inside the working folder or the
+    repository, relative (to the repository root when outside the working folder); inside the home
+    folder ``~/...``; inside a cache outside it ``$COURSE_DATA_HOME/...``; anywhere else
+    ``.../<name>``. Stored notebooks therefore never show where the
+    machine that ran them kept its files.
+    """
+    if "://" in str(path):
+        return str(path)
+    p = Path(path).expanduser().resolve()
+    anchors = [(root, "$COURSE_DATA_ROOT") for root in data_roots()]
+    anchors += [(Path.cwd().resolve(), "."), (REPO_ROOT, "."), (Path.home().resolve(), "~"),
+                (data_home(), "$COURSE_DATA_HOME")]
+    for base, label in anchors:
+        if base is None:
+            continue
+        try:
+            rel = p.relative_to(base)
+        except ValueError:
+            continue
+        if str(rel) == ".":
+            if label == "~":
+                return label
+            continue  # the cache or a data root itself: its own name says more than the variable
+        return str(rel) if label == "." else f"{label}/{rel}"
+    return f".../{p.name}"
+
+
 def _split_paths(value: str | None) -> list[str]:
     """Split a list of folders or URLs on ``os.pathsep`` (``:`` on Linux and macOS, ``;`` on
     Windows), like ``PATH``. Spaces belong to the folder name. On POSIX the ``:`` inside a URL

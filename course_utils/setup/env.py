@@ -20,6 +20,83 @@ from dataclasses import asdict, dataclass, field
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+# TensorFlow 2.16+ logs through absl, which ignores TF_CPP_MIN_LOG_LEVEL for its start-up lines.
+# These are the lines it writes that carry no news for a learner (the GPU report says the same);
+# anything else TensorFlow writes to stderr is passed through untouched.
+NATIVE_NOISE = (
+    "All log messages before absl::InitializeLog() is called",
+    "cudart_stub.cc",                      # "Could not find cuda drivers on your machine"
+    "failed call to cuInit",               # a CPU-only machine, reported by setup_notebook instead
+    "oneDNN custom operations are on",
+    "This TensorFlow binary is optimized to use available CPU instructions",
+    "To enable the following instructions",
+    "Unable to register cuDNN factory", "Unable to register cuFFT factory",
+    "Unable to register cuBLAS factory", "computation placer already registered",
+    "NodeDef mentions attribute use_unbounded_threadpool",  # tf.data graph versions, harmless
+    "TF-TRT Warning: Could not find TensorRT",
+)
+_native_filter = None
+
+
+def _is_noise(line: str) -> bool:
+    return any(pattern in line for pattern in NATIVE_NOISE)
+
+
+class _NativeStderrFilter:
+    """Route the process's file descriptor 2 through a pipe and drop :data:`NATIVE_NOISE` lines.
+
+    Only C/C++ code writes to fd 2 directly inside a Jupyter kernel (Python's ``sys.stderr`` is
+    the kernel's own stream), so Python warnings and tracebacks are not touched.
+    """
+
+    def __init__(self):
+        import atexit
+        import threading
+
+        self.saved = os.dup(2)
+        read_end, write_end = os.pipe()
+        os.dup2(write_end, 2)
+        os.close(write_end)
+        self.read_end = read_end
+        self.thread = threading.Thread(target=self._pump, name="native-stderr-filter", daemon=True)
+        self.thread.start()
+        atexit.register(self.close)
+
+    def _pump(self):
+        pending = b""
+        while True:
+            try:
+                chunk = os.read(self.read_end, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                if not _is_noise(line.decode("utf-8", "replace")):
+                    os.write(self.saved, line + b"\n")
+        if pending and not _is_noise(pending.decode("utf-8", "replace")):
+            os.write(self.saved, pending)
+
+    def close(self):
+        os.dup2(self.saved, 2)  # closes the pipe's last write end: the pump drains and stops
+        self.thread.join(timeout=2)
+
+
+def quiet_native_logs() -> None:
+    """Drop TensorFlow's known start-up and tf.data log lines (:data:`NATIVE_NOISE`) from stderr.
+
+    Installed once, inside a Jupyter kernel only (where stored notebooks come from); in a plain
+    Python process stderr stays exactly as the libraries write it.
+    """
+    global _native_filter
+    if _native_filter is None and "ipykernel" in sys.modules:
+        try:
+            _native_filter = _NativeStderrFilter()
+        except OSError:  # no usable fd 2 (some IDEs): leave stderr alone
+            _native_filter = False
+
 
 def load_frameworks_in_safe_order() -> None:
     """Import PyTorch (and torchvision) before TensorFlow.
@@ -54,9 +131,16 @@ class FrameworkGPUs:
 
 
 def _version(module: str) -> str | None:
+    """The installed version, read from the package metadata when the module is not loaded yet
+    (importing timm or pandas just to ask pulls in tqdm.auto and its IProgress warning)."""
+    if module in sys.modules:
+        return getattr(sys.modules[module], "__version__", None)
+    from importlib.metadata import PackageNotFoundError, version
+
+    dist = {"sklearn": "scikit-learn", "skimage": "scikit-image", "PIL": "pillow"}.get(module, module)
     try:
-        return importlib.import_module(module).__version__
-    except Exception:
+        return version(dist)
+    except PackageNotFoundError:
         return None
 
 
@@ -82,6 +166,9 @@ def detect_torch() -> FrameworkGPUs:
 def detect_tensorflow(memory_growth: bool = True) -> FrameworkGPUs:
     """TensorFlow's view of the GPUs; turns on memory growth so TF does not grab all memory
     (which would starve PyTorch in the same notebook)."""
+    if not _installed("tensorflow"):
+        return FrameworkGPUs(note="TensorFlow is not installed")
+    quiet_native_logs()
     try:
         import tensorflow as tf
     except ImportError:

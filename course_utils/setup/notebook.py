@@ -17,6 +17,7 @@ from pathlib import Path
 from course_utils.data.datasets import DATA_SOURCES, DataInfo, banner, get_dataset, get_weights
 from course_utils.errors import CourseError
 from course_utils.setup import profiles as _profiles
+from course_utils.setup.config import display_path
 from course_utils.setup.contract import METRIC_KEYS
 from course_utils.setup.env import (
     describe_machine,
@@ -94,7 +95,7 @@ class Run:
                     self.stand_ins.append({"what": f"synthetic {info.name}", "instead_of": info.title,
                                            "why": (info.origin or "no real copy could be had")[:300]})
             elif info.real:
-                print(f"{info.title}: {info.source} -> {info.root}")
+                print(f"{info.title}: {info.source} -> {display_path(info.root)}")
             else:
                 print(f"{info.title}: {info.source} ({info.origin})")
 
@@ -167,8 +168,9 @@ class Run:
             print("  (no lessons recorded)")
 
     # -- metrics --------------------------------------------------------------------------
-    def save_metrics(self, metrics: dict, strict: bool = True) -> Path:
-        """Write ``<output_dir>/<notebook>.metrics.json`` and print the metrics.
+    def save_metrics(self, metrics: dict, strict: bool = True) -> None:
+        """Write ``<output_dir>/<notebook>.metrics.json`` and print the metrics (the file is
+        :meth:`metrics_path`).
 
         With ``strict``, every key the notebook's issue names (:data:`course_utils.setup.contract.METRIC_KEYS`) must be
         present, so a renamed metric fails here rather than in an instructor's dashboard.
@@ -196,14 +198,19 @@ class Run:
             "environment": {"device": self.device, "machine": self.machine, "versions": library_versions()},
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        path = self.output_dir / f"{self.notebook}.metrics.json"
+        path = self.metrics_path()
         path.write_text(json.dumps(_jsonable(doc), indent=1))
-        print(f"Metrics written to {path}" + ("  [SYNTHETIC DATA]" if self.synthetic else "")
-              + ("  [TINY RUN]" if self.tiny else "") + (f"  [{len(self.stand_ins)} STAND-IN(S)]" if self.stand_ins else ""))
+        print(f"Metrics written to {path.name} in {display_path(self.output_dir)}"
+              + ("  [SYNTHETIC DATA]" if self.synthetic else "") + ("  [TINY RUN]" if self.tiny else "")
+              + (f"  [{len(self.stand_ins)} STAND-IN(S)]" if self.stand_ins else ""))
+        from course_utils.tools.results_table import format_value
+
         for k in expected or metrics:
-            v = metrics.get(k)
-            print(f"  {k:32s} {round(v, 4) if isinstance(v, float) else v}")
-        return path
+            print(f"  {k:32s} {format_value(metrics.get(k))}")
+
+    def metrics_path(self) -> Path:
+        """``<output_dir>/<notebook>.metrics.json``."""
+        return self.output_dir / f"{self.notebook}.metrics.json"
 
 
 def _report(run: Run) -> str:
@@ -221,7 +228,7 @@ def _report(run: Run) -> str:
              + f" | seed {run.seed} | "
              f"data_source {run.data_source}",
              "  " + fw("PyTorch", t) + " | " + fw("TensorFlow", f) + f" | CPU cores {m['cpu_count']}",
-             f"  PyTorch device: {run.device} | outputs -> {run.output_dir}",
+             f"  PyTorch device: {run.device} | outputs -> {display_path(run.output_dir)}",
              "  settings: " + ", ".join(f"{k}={v}" for k, v in run.cfg.items())]
     return "\n".join(lines)
 

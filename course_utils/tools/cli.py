@@ -144,14 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
                    help="papermill parameter (VALUE parsed as YAML: 3, 0.5, true, null, [1, 2])")
     r.add_argument("--data-root", help="folder of datasets (sets $COURSE_DATA_ROOT for the kernels)")
-    r.add_argument("--store", action="store_true", help="write executed notebooks back into notebooks/")
+    r.add_argument("--store", action="store_true",
+                   help="write executed notebooks back into notebooks/ and their metrics into book/metrics/")
     r.add_argument("--timeout", type=int, default=None, help="seconds per cell")
     r.add_argument("--log-output", action="store_true", help="stream cell output to the terminal")
     r.set_defaults(func=_run)
     d = sub.add_parser("doctor", help="versions, GPUs per framework, cache and mirror status")
     d.set_defaults(func=_doctor)
-    rp = sub.add_parser("results", help="write book/results.md from a folder of metrics files")
-    rp.add_argument("--metrics-dir", default="build/laptop")
+    rp = sub.add_parser("results", help="write book/results.md and README's table from a folder of metrics files")
+    rp.add_argument("--metrics-dir", default="book/metrics",
+                    help="folder of <notebook>.metrics.json (default: those behind the stored outputs)")
     rp.add_argument("--dest", default=None,
                     help="file to write (default: book/results.md, only when run inside the course repository)")
     rp.add_argument("--readme", default=None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from course_utils.data import manifest
-from course_utils.setup.config import data_home, data_roots, mirrors
+from course_utils.setup.config import data_home, data_roots, display_path, mirrors
 from course_utils.setup.env import describe_machine, library_versions
 
 
@@ -18,9 +18,9 @@ def mirror_status() -> list[dict]:
             (_downloads(name) / f.name).exists() for f in m.files)
         in_mirror = [mi for mi in mirrors() if "://" not in mi and all(
             (Path(mi) / f.mirror_path).exists() or (Path(mi) / f.name).exists() for f in m.files)]
-        in_root = [str(r / ln) for r in data_roots() for ln in m.local_names if (r / ln).is_dir()]
+        in_root = [display_path(r / ln) for r in data_roots() for ln in m.local_names if (r / ln).is_dir()]
         rows.append({"name": name, "kind": m.kind, "access": m.access, "cached": in_cache,
-                     "mirror": in_mirror[0] if in_mirror else "", "data_root": in_root[0] if in_root else ""})
+                     "mirror": display_path(in_mirror[0]) if in_mirror else "", "data_root": in_root[0] if in_root else ""})
     return rows
 
 
@@ -39,9 +39,9 @@ def doctor_report() -> str:
     lines.append(f"  PyTorch notebooks will use: {mach['torch_device']} | CPU cores: {mach['cpu_count']}"
                  f" | Colab: {mach['colab']}")
     lines.append("== data ==")
-    lines.append(f"  cache ($COURSE_DATA_HOME): {data_home()}")
-    lines.append(f"  mirrors ($COURSE_DATA_MIRROR): {', '.join(mirrors()) or 'none'}")
-    lines.append(f"  data roots ($COURSE_DATA_ROOT): {', '.join(map(str, data_roots())) or 'none'}")
+    lines.append(f"  cache ($COURSE_DATA_HOME): {display_path(data_home())}")
+    lines.append(f"  mirrors ($COURSE_DATA_MIRROR): {', '.join(map(display_path, mirrors())) or 'none'}")
+    lines.append(f"  data roots ($COURSE_DATA_ROOT): {', '.join(map(display_path, data_roots())) or 'none'}")
     for r in mirror_status():
         where = ("cache" if r["cached"] else "") or (f"mirror {r['mirror']}" if r["mirror"] else "") or \
                 (f"data root {r['data_root']}" if r["data_root"] else "") or f"origin ({r['access']})"

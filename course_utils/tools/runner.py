@@ -5,8 +5,9 @@
 Executed copies go to ``D/executed/``; every notebook writes ``D/<stem>.metrics.json``; the
 runner goes on past a failing notebook, writes ``D/results.json`` and ``D/results.md`` and exits
 non-zero at the end if any failed. ``--store`` also writes each executed notebook back into
-``notebooks/`` (without papermill's injected-parameters cell), which is how the outputs shown on
-GitHub and in the book are produced.
+``notebooks/`` (without papermill's injected-parameters cell, progress bars in their final state),
+which is how the outputs shown on GitHub and in the book are produced, and its metrics file to
+``book/metrics/`` (from which the results page and README's table are generated).
 """
 from __future__ import annotations
 
@@ -66,42 +67,68 @@ def _strip_papermill(nb_path: Path, dest: Path) -> None:
     for c in nb.cells:
         c.metadata.pop("papermill", None)
         c.metadata.pop("execution", None)
+        if c.get("outputs"):
+            c.outputs = _merged_streams(c.outputs)
     nb.metadata.pop("papermill", None)
     nbformat.write(nb, dest)
 
 
-def _round(v):
-    if isinstance(v, float):
-        return float(f"{v:.4g}")
-    if isinstance(v, list):
-        return [_round(x) for x in v]
-    return v
-
-
-def _fmt(v) -> str:
-    """A metric as short text: 4 significant digits, long lists cut."""
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    if isinstance(v, list):
-        s = json.dumps(_round(v))
-        return s if len(s) <= 40 else s[:37] + "..."
-    return str(v)
-
-
 def results_markdown(rows: list[dict]) -> str:
-    lines = ["| notebook | status | profile | data (source: images) | key metrics | wall s | device |",
-             "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        m = r.get("metrics_doc") or {}
-        data = "; ".join(f"{d['dataset']} ({d['source']}{', SYNTHETIC' if d.get('synthetic') else ''}: "
-                         + ", ".join(f"{k} {v}" for k, v in (d.get("counts") or {}).items()) + ")"
-                         for d in (m.get("data") or {}).values()) or "-"
-        metrics = ", ".join(f"{k}={_fmt(v)}" for k, v in (m.get("metrics") or {}).items())
-        dev = (m.get("environment") or {}).get("device", "-")
-        gpu = ((m.get("environment") or {}).get("machine") or {}).get("torch", {}).get("names") or []
-        lines.append(f"| {r['notebook']} | {r['status']} | {m.get('profile', r.get('profile', '-'))} | {data} | "
-                     f"{metrics or '-'} | {r['wall_s']:.0f} | {dev}{' ' + gpu[0] if gpu else ''} |")
-    return "\n".join(lines) + "\n"
+    """The runner's table: one row per notebook, every metric (see :mod:`course_utils.tools.results_table`)."""
+    from course_utils.tools.results_table import render_table
+
+    return render_table([{**r, "doc": r.get("metrics_doc")} for r in rows])
+
+
+def _final_state(text: str) -> str:
+    """Text as a terminal would show it: a line rewritten with carriage returns (a progress bar)
+    keeps only its last non-blank version."""
+    lines = []
+    for line in text.split("\n"):
+        versions = line.split("\r")
+        lines.append(next((v for v in reversed(versions) if v.strip()), versions[-1]))
+    return "\n".join(lines)
+
+
+def _merged_streams(outputs: list) -> list:
+    """Consecutive stdout (or stderr) outputs joined into one, in its final state: a progress bar
+    arrives as dozens of carriage-return fragments and is stored as the line it ended on."""
+    merged = []
+    for out in outputs:
+        if (out.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream"
+                and merged[-1].get("name") == out.get("name")):
+            merged[-1]["text"] += out["text"]
+        else:
+            merged.append(out)
+    for out in merged:
+        if out.get("output_type") == "stream":
+            out["text"] = _final_state(out["text"])
+    return merged
+
+
+def _portable(value):
+    """A metrics document with this machine's absolute paths shortened (``config.display_path``)."""
+    from course_utils.setup.config import display_path
+
+    if isinstance(value, dict):
+        return {k: _portable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_portable(v) for v in value]
+    if isinstance(value, str) and value.startswith("/") and "\n" not in value and " " not in value:
+        return display_path(value)
+    return value
+
+
+#: Where ``--store`` keeps the metrics behind the stored outputs (the results page reads them).
+STORED_METRICS_DIR = (REPO_ROOT or Path.cwd()) / "book" / "metrics"
+
+
+def store_metrics(doc: dict, dest_dir: Path = STORED_METRICS_DIR) -> Path:
+    """Write a metrics document to ``book/metrics/<notebook>.metrics.json``, paths shortened."""
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    path = dest_dir / f"{doc['notebook']}.metrics.json"
+    path.write_text(json.dumps(_portable(doc), indent=1, ensure_ascii=False) + "\n")
+    return path
 
 
 def _course_error_names() -> set[str]:
@@ -173,8 +200,12 @@ def run_notebooks(notebooks: list[str] | None = None, profile: str = "auto", dat
         row["metrics_doc"] = json.loads(metrics_file.read_text()) if metrics_file.exists() else None
         if store and row["status"] == "ok":
             _strip_papermill(out / "executed" / path.name, path)
-        error = f"\n    {row['error'][-600:]}" if row["error"] else ""
-        print(f"    {row['status']} in {row['wall_s']:.1f} s" + error, flush=True)
+            if row["metrics_doc"] and "notebook" in row["metrics_doc"]:
+                doc = {**row["metrics_doc"]}
+                doc["timings"] = {**(doc.get("timings") or {}), "runner_wall_s": row["wall_s"]}
+                store_metrics(doc)
+        print(f"    {row['status']} in {row['wall_s']:.1f} s" + (f"\n    {row['error'][-600:]}" if row["error"] else ""),
+              flush=True)
         rows.append(row)
     if tiny:  # the kernels are gone: leave the caller's environment as it was
         os.environ.pop("COURSE_TINY", None) if previous_tiny is None else os.environ.update(COURSE_TINY=previous_tiny)

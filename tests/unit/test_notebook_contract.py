@@ -71,8 +71,9 @@ def test_save_metrics_writes_the_schema_and_refuses_missing_keys(tmp_path, monke
         pass
     import numpy as np
 
-    path = run.save_metrics({"toy_scores": np.array([-96.8, 437.9, 61.95]), "toy_predicted_class": "dog",
-                             "nan_becomes_null": float("nan")})
+    run.save_metrics({"toy_scores": np.array([-96.8, 437.9, 61.95]), "toy_predicted_class": "dog",
+                      "nan_becomes_null": float("nan")})
+    path = run.metrics_path()
     doc = json.loads(path.read_text())
     assert path.name == "02_linear_scores.metrics.json"
     assert doc["profile"] == "smoke" and doc["seed"] == 1 and doc["synthetic"] is True
