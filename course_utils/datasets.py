@@ -134,7 +134,8 @@ def get_weights(name: str, progress: bool = True) -> DataInfo:
         res = fetch(name, progress=progress)
         info.root, info.source, info.origin = res.path, res.source, res.origin
     except Exception as err:
-        info.origin = f"{type(err).__name__}: {str(err).splitlines()[0]}"
+        # the whole reason, every mirror and URL tried on one line: "could not fetch X:" alone says nothing
+        info.origin = f"{type(err).__name__}: " + "; ".join(ln.strip() for ln in str(err).splitlines() if ln.strip())
     return info
 
 
