@@ -430,8 +430,9 @@ def discriminative_param_groups(model, base_lr: float, head_mult: float = 10.0) 
     head = [p for p in head_parameters(model) if p.requires_grad]
     if not head:
         raise ValueError("the head has no trainable parameters")
-    return [{"params": base, "lr": base_lr, "name": "backbone"},
-            {"params": head, "lr": base_lr * head_mult, "name": "head"}]
+    groups = [{"params": base, "lr": base_lr, "name": "backbone"},
+              {"params": head, "lr": base_lr * head_mult, "name": "head"}]
+    return [g for g in groups if g["params"]]
 
 
 # -- backbones, heads and the two recipes of 10 and 11 ----------------------------------------------
@@ -515,17 +516,26 @@ def train_feature_head(backbone: Backbone, splits, size: int, batch_size: int, e
 
 
 def fine_tune_last_stage(backbone: Backbone, splits, size: int, batch_size: int, epochs: int, device,
-                         base_lr: float = 1e-4, head_mult: float = 10.0, seed: int = 0, checkpoint_path=None):
+                         base_lr: float = 1e-4, head_mult: float = 10.0, seed: int = 0, checkpoint_path=None,
+                         unfreeze: bool = True):
     """11's fine-tuning recipe: unfreeze the last stage (:func:`unfreeze_last_stage`), give the
     head ``head_mult`` times the base learning rate (:func:`discriminative_param_groups`), train
     on augmented images with :func:`course_utils.torch_train.train_model` keeping frozen batch
-    norm in eval mode, StepLR once per epoch. Returns ``(model, history, best, unfrozen_names)``."""
+    norm in eval mode, StepLR once per epoch. Returns ``(model, history, best, unfrozen_names)``.
+    ``unfreeze=False`` is the control of 11: the same images, epochs and head learning rate, with
+    the whole backbone frozen, so only the head trains."""
     import torch
     from torch import nn
 
     from .torch_train import make_loader, train_model
 
     names = unfreeze_last_stage(backbone.model)
+    if not unfreeze:
+        for p in backbone.model.parameters():
+            p.requires_grad = False
+        for p in head_parameters(backbone.model):
+            p.requires_grad = True
+        names = [n for n in names if n in ("classifier", "fc")]
     opt = torch.optim.Adam(discriminative_param_groups(backbone.model, base_lr, head_mult))
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, epochs // 2), gamma=0.3)
     loaders = {"train": make_loader(splits.dataset("train", train_transform(size, backbone.mean, backbone.std)),
@@ -549,24 +559,42 @@ def choose_backbone(run, name: str) -> Backbone:
     return build_backbone("efficientnet_lite0", run.get_weights("efficientnet_lite0"))
 
 
-def load_flower_splits(run, dataset: str, data_dir=None, max_per_class: int | None = None, seed: int = 0):
-    """``(splits, dataset_name)``: Oxford 102 (``dataset="flowers102"``, torchvision's official split)
-    where it can be had, else -- saying why -- the 5-class flowers through ``run.get_data("flowers5")``
-    (or ``data_dir``, any image folder) split by :func:`image_splits`. Counts go into the metrics file."""
+def load_torch_splits(run, dataset: str, data_dir=None, max_per_class: int | None = None, seed: int = 0):
+    """``(splits, dataset_name)`` for the PyTorch halves of 10-12.
+
+    ``dataset="flowers102"`` (the ``full`` profile): Oxford 102 through torchvision's official
+    split where it can be had, else -- saying why -- the 5-class flowers. Any other manifest name
+    (``"hymenoptera"``, ants vs bees at full resolution, on ``laptop`` and ``smoke``; ``"flowers5"``)
+    is resolved through ``run.get_data`` (or ``data_dir``, any image folder) and split by
+    :func:`image_splits`. Provenance names what was read: a ``data_dir`` whose classes are not
+    the named dataset's is recorded as an image folder with its own class names, never under the
+    other dataset's title. Counts go into the metrics file."""
+    from . import manifest as _manifest
     from .datasets import get_dataset
 
-    splits, name = None, "flowers5"
+    splits, name = None, dataset
     if dataset == "flowers102" and data_dir is None:
         try:
             info = get_dataset("flowers102", data_source="real", seed=seed)
-            splits, name = Flowers102Splits(info.root), "flowers102"
+            splits = Flowers102Splits(info.root)
             run.data["flowers102"] = info
             print(f"{info.title}: {info.source} -> {info.root}")
         except Exception as err:
             print("Oxford 102 Flowers cannot be had here:", str(err).splitlines()[0][:200])
             print("-> using the 5-class flowers instead")
+            name = "flowers5"
+    elif dataset == "flowers102":
+        name = "flowers5"
     if splits is None:
-        info = run.get_data("flowers5", data_dir=data_dir)
+        info = run.get_data(name, data_dir=data_dir)
         splits = image_splits(info.root, max_per_class=max_per_class, seed=seed)
+        expected = sorted(c.lower() for c in (_manifest.get(name).classes or []))
+        if data_dir is not None and not info.synthetic and sorted(c.lower() for c in splits.classes) != expected:
+            del run.data[name]
+            info.name = name = "image_folder"
+            info.title = f"image folder {Path(info.root).name!r} (classes: {', '.join(splits.classes)})"
+            info.notes = []
+            run.data[name] = info
+            print(f"data_dir holds {splits.classes}, not the {dataset} classes: recorded as {info.title}")
     run.set_counts(name, **splits.counts(), bad_files_skipped=len(splits.bad))
     return splits, name
