@@ -86,22 +86,25 @@ def cam_model(model, conv_layer: str = "last_conv"):
 
 
 def class_activation_maps(model, images, conv_layer: str = "last_conv", upsample_to: int | None = None,
-                          relu: bool = False):
+                          relu: bool = False, target=None):
     """CAM for a GAP model ending in ``Dense(1, sigmoid)`` (or ``Dense(K, softmax)``).
 
     Returns ``(maps, probs)``: ``maps`` of shape ``(N, h, w)`` -- or ``(N, H, W)`` with
     ``upsample_to`` -- for each image's predicted class, scaled to [0, 1] (min-max as in the CAM
     paper; ``relu=True`` cuts negative evidence first, as Grad-CAM does); ``probs`` the model's
-    outputs. One batched call, no per-image loop.
+    outputs. One batched call, no per-image loop. ``target`` (one class index per image) asks for
+    that class instead of the predicted one (the pointing game of 12 uses the labelled class).
     """
     dense = model.layers[-1]
     w, _ = dense.get_weights()                       # (C, units)
-    feats, probs = cam_model(model, conv_layer).predict(np.asarray(images, np.float32), verbose=0)
+    # a direct call, not predict(): predict traces a new tf.function for every new model it sees
+    feats, probs = (np.asarray(t) for t in cam_model(model, conv_layer)(np.asarray(images, np.float32), training=False))
     if w.shape[1] == 1:                              # sigmoid: the dog unit, sign flipped for cats
-        sign = np.where(probs[:, 0] >= 0.5, 1.0, -1.0)
+        dog = probs[:, 0] >= 0.5 if target is None else np.asarray(target) == 1
+        sign = np.where(dog, 1.0, -1.0)
         maps = np.einsum("nhwc,c->nhw", feats, w[:, 0]) * sign[:, None, None]
     else:
-        cls = probs.argmax(axis=1)
+        cls = probs.argmax(axis=1) if target is None else np.asarray(target, dtype=int)
         maps = np.einsum("nhwc,cn->nhw", feats, w[:, cls])
     maps = normalize_maps(maps, relu)
     if upsample_to is not None:
@@ -151,11 +154,12 @@ def _forward(model, x, layer_name: str, nested: str | None):
 
 
 def grad_cam(model, images, layer_name: str | None = None, nested: str | None = None,
-             upsample_to: int | None = None):
+             upsample_to: int | None = None, target=None):
     """Grad-CAM maps for the predicted class of each image: ``ReLU(sum_k a_k F_k)`` with
     ``a_k`` the spatial mean of d(score)/d(F_k), the score being the predicted class's logit
     (for one sigmoid unit: z for "dog", -z for "cat"). ``layer_name``/``nested`` default to
-    :func:`find_last_conv`. Returns ``(maps, probs)`` like :func:`class_activation_maps`."""
+    :func:`find_last_conv`; ``target`` (one class index per image) replaces the predicted class.
+    Returns ``(maps, probs)`` like :func:`class_activation_maps`."""
     import tensorflow as tf
 
     if layer_name is None:
@@ -164,9 +168,11 @@ def grad_cam(model, images, layer_name: str | None = None, nested: str | None = 
     with tf.GradientTape() as tape:
         act, out, logits = _forward(model, x, layer_name, nested)
         if out.shape[-1] == 1:
-            score = tf.where(out[:, 0] >= 0.5, logits[:, 0], -logits[:, 0])
+            dog = out[:, 0] >= 0.5 if target is None else tf.constant(np.asarray(target) == 1)
+            score = tf.where(dog, logits[:, 0], -logits[:, 0])
         else:
-            score = tf.gather(logits, tf.argmax(out, axis=-1), batch_dims=1)
+            cls = tf.argmax(out, axis=-1) if target is None else tf.constant(np.asarray(target, dtype="int64"))
+            score = tf.gather(logits, cls, batch_dims=1)
     grads = tape.gradient(score, act)
     if grads is None:
         raise RuntimeError(f"no gradient flows from the output to {layer_name!r}")
@@ -176,16 +182,3 @@ def grad_cam(model, images, layer_name: str | None = None, nested: str | None = 
     if upsample_to is not None:
         maps = normalize_maps(upsample(maps, upsample_to))
     return maps, out.numpy()
-
-
-def peak_inside(maps, margin: int = 0) -> list[bool]:
-    """For each map: is it finite and non-constant, with its maximum at least ``margin`` pixels
-    inside the image? A sanity check: a broken map is all NaN or flat."""
-    out = []
-    for m in np.asarray(maps):
-        if not np.all(np.isfinite(m)) or np.ptp(m) <= 0:
-            out.append(False)
-            continue
-        r, c = np.unravel_index(int(np.argmax(m)), m.shape)
-        out.append(bool(margin <= r < m.shape[0] - margin and margin <= c < m.shape[1] - margin))
-    return out
