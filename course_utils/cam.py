@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_utils.setup.env import load_frameworks_in_safe_order
 
-load_frameworks_in_safe_order()  # PyTorch before TensorFlow: see course_utils/__init__.py
 
 
 def normalize_maps(maps, relu: bool = True) -> np.ndarray:
@@ -54,16 +52,3 @@ def peak(cam, size=None) -> tuple[int, int]:
     m = upsample(cam, size) if size is not None else np.asarray(cam)
     r, c = np.unravel_index(int(np.argmax(m)), m.shape)
     return int(r), int(c)
-
-
-def peak_inside(maps, margin: int = 0) -> list[bool]:
-    """For each map: is it finite and non-constant, with its maximum at least ``margin`` pixels
-    inside the image? A sanity check: a broken map is all NaN or flat."""
-    out = []
-    for m in np.asarray(maps):
-        if not np.all(np.isfinite(m)) or np.ptp(m) <= 0:
-            out.append(False)
-            continue
-        r, c = np.unravel_index(int(np.argmax(m)), m.shape)
-        out.append(bool(margin <= r < m.shape[0] - margin and margin <= c < m.shape[1] - margin))
-    return out

@@ -1,13 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
-#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -22,7 +16,8 @@
 # **You will be able to**
 # - compute a class activation map (CAM) from a global-average-pooling network by hand;
 # - compute Grad-CAM for any convolutional network, including a nested pretrained base;
-# - overlay heat-maps on images in Keras and in PyTorch (with hooks that are removed afterwards).
+# - overlay heat-maps on images in Keras and in PyTorch (with hooks that are removed afterwards);
+# - score maps with the pointing game, and check a hand-written Grad-CAM against a library.
 #
 # This notebook tells one story in two frameworks: **Part A** in Keras 3 (TensorFlow backend),
 # **Part B** in PyTorch, then a comparison. Either part can be switched off with `run_keras` /
@@ -32,7 +27,6 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
-
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass
@@ -43,7 +37,6 @@ data_source = "auto"      # "auto" | "real" | "synthetic"
 data_dir = None           # Part A: a Kaggle-style flat folder of cat.N.jpg / dog.N.jpg
 output_dir = "outputs"
 seed = 42
-tiny = False              # True: this profile's code paths, seconds of work (tests; see 00_setup)
 torch_data_dir = None     # Part B: train/<class> + val/<class>, or <class>/ folders
 run_keras = True
 run_torch = True
@@ -55,9 +48,11 @@ n_val = None
 n_test = None
 batch_size = None
 keras_backbone = None    # Part A: None (VGG16 if its weights can be had, else MobileNet 0.25), "vgg16", "mobilenet_025"
+pointing_dir = None      # a folder of <class>/<image> files + boxes.json ({"<class>/<image>": [x0, y0, x1, y1]});
+                         # None: build composites from the cats-vs-dogs test split
+pointing_n = None        # how many composites to build when pointing_dir is None
 torch_image_size = None
 torch_max_per_class = None
-torch_epochs = None
 torch_head_epochs = None
 torch_backbone = None
 torch_dataset = None
@@ -66,18 +61,45 @@ torch_batch_size = None
 # %%
 import course_utils  # import before TensorFlow: see 00_setup
 
-run = course_utils.setup_notebook("12_class_activation_maps", profile=profile, data_source=data_source,
-                                  data_dir=data_dir, output_dir=output_dir, seed=seed, epochs=epochs,
-                                  image_size=image_size, n_train=n_train, n_val=n_val, n_test=n_test,
-                                  batch_size=batch_size, keras_backbone=keras_backbone,
-                                  torch_image_size=torch_image_size, torch_max_per_class=torch_max_per_class,
-                                  torch_epochs=torch_epochs, torch_head_epochs=torch_head_epochs,
-                                  torch_backbone=torch_backbone, torch_dataset=torch_dataset,
-                                  torch_batch_size=torch_batch_size, run_keras=run_keras, run_torch=run_torch,
-                                  torch_data_dir=torch_data_dir)
+run = course_utils.setup_notebook("12_class_activation_maps", profile=profile, data_source=data_source, data_dir=data_dir,
+                                  output_dir=output_dir, seed=seed, epochs=epochs, image_size=image_size, n_train=n_train, n_val=n_val, n_test=n_test, batch_size=batch_size, keras_backbone=keras_backbone, pointing_n=pointing_n, torch_image_size=torch_image_size, torch_max_per_class=torch_max_per_class, torch_head_epochs=torch_head_epochs, torch_backbone=torch_backbone, torch_dataset=torch_dataset, torch_batch_size=torch_batch_size)
 cfg = run.cfg
-keras_metrics = {"cam_shape": None, "gradcam_shape": None, "cam_peak_inside_image": None}
-torch_metrics = {"torch_gradcam_shape": None, "torch_cam_peak_inside_image": None}
+keras_metrics = {"cam_shape": None, "gradcam_shape": None, "keras_cam_pointing_acc": None,
+                 "keras_gradcam_pointing_acc": None}
+torch_metrics = {"torch_gradcam_shape": None, "torch_gradcam_pointing_acc": None}
+
+# %% [markdown]
+# ## The pointing game
+#
+# A map is only useful if it points at the object. The **pointing game** (Zhang et al., 2016)
+# measures that: for images where the object's box is known, count how often the map's maximum falls
+# inside the box. `pointing_dir` can name any folder of `<class>/<image>` files with a `boxes.json`
+# (each image's path relative to the folder → `[x0, y0, x1, y1]` in pixels). Left at `None`, the
+# notebook builds its own set: photos from the cats-vs-dogs **test** split (images no model here
+# trained on), each pasted at a random place and size onto a plain background of random colour, so
+# the box is known exactly. A map that pointed at random would score about the share of the image
+# the boxes cover (printed below). The set is checked before any model runs.
+
+# %%
+import shutil
+
+from course_utils import catsdogs, pointing
+
+if pointing_dir is None:
+    cats_dogs_split = catsdogs.load_split(run, data_dir)
+    pointing_folder = run.path(f"pointing_set_seed{seed}_n{cfg.pointing_n}")
+    if (pointing_folder / ".made_by_course").exists():
+        shutil.rmtree(pointing_folder)          # only a folder this notebook made itself
+    pointing.make_composites(cats_dogs_split.paths["test"], cats_dogs_split.labels["test"], ["cat", "dog"],
+                             pointing_folder, n=cfg.pointing_n, canvas=224, seed=seed)
+    (pointing_folder / ".made_by_course").write_text("made by 12_class_activation_maps; safe to delete\n")
+else:
+    pointing_folder = pointing_dir
+pointing_items = pointing.load_pointing_set(pointing_folder)
+pointing_n_images = len(pointing_items)
+print(f"pointing set: {pointing_n_images} images in {len(set(it.label for it in pointing_items))} classes "
+      f"{sorted(set(it.label for it in pointing_items))}; "
+      f"the boxes cover {pointing.box_area_fraction(pointing_items):.0%} of the image on average (a random point's chance)")
 
 # %% [markdown]
 # ## Part A · Keras
@@ -85,8 +107,9 @@ torch_metrics = {"torch_gradcam_shape": None, "torch_cam_peak_inside_image": Non
 #
 # Two Keras models from the earlier notebooks: 09's global-average-pooling (GAP) network, whose
 # structure makes class activation maps exact and cheap, and 11's fine-tuned pretrained network,
-# which needs the more general Grad-CAM. Each is loaded from this output folder when the earlier
-# notebook has saved it there; otherwise a quick stand-in is trained here (and the cell says so).
+# which needs the more general Grad-CAM. Each is loaded from `<output_dir>/artifacts/` when the
+# earlier notebook has saved it there, and the cell prints which run made it; otherwise a quick
+# stand-in is trained here, and the cell says so.
 
 # %%
 if not run_keras:
@@ -98,33 +121,32 @@ else:
     from PIL import Image
     from skimage import data as skdata
 
-    from course_utils import plots
-    from course_utils.data.splits import load_split
-    from course_utils.keras_ import cam
-    from course_utils.keras_ import data as keras_data
-    from course_utils.keras_ import train as keras_train
-    from course_utils.keras_ import transfer as keras_transfer
-    from course_utils.keras_.models import cats_dogs_gap_cnn
+    from course_utils import cam, keras_data, keras_train, keras_transfer, plots
+    from course_utils.architectures import cats_dogs_gap_cnn
+    from course_utils.setup import artifacts
 
-    k_split, k_info = load_split(cfg.n_train, cfg.n_val, cfg.n_test, data_dir, run.data_source, seed)
-    run.record(k_info)
-    k_gap_path = run.path("cats_dogs_gap.keras")
-    if k_gap_path.exists():
-        k_gap = keras.models.load_model(k_gap_path)
-        k_gap_source = "notebook 09 (loaded from the output folder)"
+    split = cats_dogs_split if pointing_dir is None else catsdogs.load_split(run, data_dir)
+    found = artifacts.find_artifact("09_gap_model", run.output_dir)
+    if found is not None:
+        gap_model = keras.models.load_model(found[0])
+        gap_source = artifacts.describe(found[1])
+        print("GAP model from", gap_source)
     else:
-        print(f"{k_gap_path.name} not found (run notebook 09 with the same output_dir to reuse its model): "
-              f"training a quick GAP model here for {cfg.epochs} epoch(s); its maps will be rougher")
-        k_gap = cats_dogs_gap_cnn(image_size=cfg.image_size)
-        k_tr = keras_data.split_dataset(k_split, "train", cfg.image_size, cfg.batch_size, seed=seed,
-                                        augment=keras_transfer.keras_augmentation(seed=seed))
-        k_va = keras_data.split_dataset(k_split, "validation", cfg.image_size, cfg.batch_size)
+        print(f"09_gap_model not found in {run.output_dir.name}/artifacts (run notebook 09 with the same output_dir): "
+              f"training a STAND-IN GAP model here for {cfg.epochs} epoch(s); it is far weaker than 09's, so "
+              f"expect rough maps")
+        gap_model = cats_dogs_gap_cnn(image_size=cfg.image_size)
+        gap_train = keras_data.make_dataset(split.paths["train"], split.labels["train"], cfg.image_size,
+                                            cfg.batch_size, shuffle=True, seed=seed,
+                                            augment=keras_transfer.keras_augmentation(seed=seed))
+        gap_val = keras_data.make_dataset(split.paths["validation"], split.labels["validation"], cfg.image_size,
+                                          cfg.batch_size)
         with run.timer("keras_train_gap"):
-            keras_train.fit(k_gap, k_tr, k_va, epochs=cfg.epochs, loss="binary_crossentropy", patience=None,
+            keras_train.fit(gap_model, gap_train, gap_val, epochs=cfg.epochs, loss="binary_crossentropy", patience=None,
                             optimizer=keras.optimizers.RMSprop(learning_rate=1e-3))
-        k_gap_source = f"trained here ({cfg.epochs} epochs)"
-    k_gap_size = int(k_gap.input_shape[1])
-    print(f"GAP model: {k_gap_source}, {k_gap_size}x{k_gap_size} inputs, {k_gap.count_params():,} parameters")
+        gap_source = f"STAND-IN trained here ({cfg.epochs} epochs)"
+    gap_size = int(gap_model.input_shape[1])
+    print(f"GAP model: {gap_size}x{gap_size} inputs, {gap_model.count_params():,} parameters")
 
 # %% [markdown]
 # Eight test images (four cats, four dogs) and one photo that ships with scikit-image, so nothing
@@ -132,20 +154,20 @@ else:
 
 # %%
 if run_keras:
-    k_cats = [i for i, y in enumerate(k_split.labels["test"]) if y == 0][:4]
-    k_dogs = [i for i, y in enumerate(k_split.labels["test"]) if y == 1][:4]
-    k_paths = [k_split.paths["test"][i] for i in k_cats + k_dogs]
-    k_true = ["cat"] * len(k_cats) + ["dog"] * len(k_dogs) + ["cat"]
-    k_chelsea = skdata.chelsea()
+    cat_idx = [i for i, y in enumerate(split.labels["test"]) if y == 0][:4]
+    dog_idx = [i for i, y in enumerate(split.labels["test"]) if y == 1][:4]
+    shown_paths = [split.paths["test"][i] for i in cat_idx + dog_idx]
+    true_names = ["cat"] * len(cat_idx) + ["dog"] * len(dog_idx) + ["cat"]
+    chelsea_photo = skdata.chelsea()
 
-    def k_images(size):
+    def load_shown(size):
         """The nine images as a [0, 255] float batch of size x size pixels."""
-        test = keras_data.load_images(k_paths, size).astype("float32")
-        chel = np.asarray(Image.fromarray(k_chelsea).resize((size, size), Image.BILINEAR), dtype="float32")
+        test = keras_data.load_images(shown_paths, size).astype("float32")
+        chel = np.asarray(Image.fromarray(chelsea_photo).resize((size, size), Image.BILINEAR), dtype="float32")
         return np.concatenate([test, chel[None]])
 
-    k_x_gap = k_images(k_gap_size) / 255.0          # the GAP model expects [0, 1]
-    print("batch:", k_x_gap.shape)
+    x_gap = load_shown(gap_size) / 255.0          # the GAP model expects [0, 1]
+    print("batch:", x_gap.shape)
 
 # %% [markdown]
 # ### A.1 The class activation map, by hand
@@ -161,16 +183,16 @@ if run_keras:
 
 # %%
 if run_keras:
-    k_cam_model = cam.cam_model(k_gap, "last_conv")
-    k_feats, k_probs = k_cam_model.predict(k_x_gap, verbose=0)
-    k_w = k_gap.layers[-1].get_weights()[0][:, 0]              # (128,) weights of the dog unit
-    print("feature maps:", k_feats.shape, " dense weights:", k_w.shape)
+    feature_model = cam.cam_model(gap_model, "last_conv")
+    feature_maps, probs_gap = (np.asarray(t) for t in feature_model(x_gap, training=False))
+    dog_weights = gap_model.layers[-1].get_weights()[0][:, 0]              # (128,) weights of the dog unit
+    print("feature maps:", feature_maps.shape, " dense weights:", dog_weights.shape)
     # by hand, for the first image: weighted sum of its 128 maps, sign of the predicted class
-    k_sign = 1.0 if k_probs[0, 0] >= 0.5 else -1.0
-    k_by_hand = k_sign * (k_feats[0] @ k_w)
-    k_by_hand = (k_by_hand - k_by_hand.min()) / (k_by_hand.max() - k_by_hand.min())   # scale to [0, 1]
-    k_maps, _ = cam.class_activation_maps(k_gap, k_x_gap)
-    assert np.allclose(k_by_hand, k_maps[0], atol=1e-5)
+    sign = 1.0 if probs_gap[0, 0] >= 0.5 else -1.0
+    by_hand = sign * (feature_maps[0] @ dog_weights)
+    by_hand = (by_hand - by_hand.min()) / (by_hand.max() - by_hand.min())   # scale to [0, 1]
+    cam_maps, _ = cam.class_activation_maps(gap_model, x_gap)
+    assert np.allclose(by_hand, cam_maps[0], atol=1e-5)
     print("the helper's map equals the hand computation")
 
 # %% [markdown]
@@ -179,23 +201,23 @@ if run_keras:
 
 # %%
 if run_keras:
-    k_cam_up, k_probs = cam.class_activation_maps(k_gap, k_x_gap, upsample_to=k_gap_size)
-    k_titles = [f"{t}: P(dog)={p:.2f}" for t, p in zip(k_true, k_probs[:, 0])]
-    fig = plots.show_images([plots.overlay_heatmap(img, m) for img, m in zip(k_x_gap, k_cam_up)],
-                            titles=k_titles, ncols=9, size=1.9, suptitle="CAM, GAP model")
-    keras_metrics["cam_shape"] = list(k_cam_up.shape[1:])
-    keras_metrics["cam_peak_inside_image"] = bool(all(cam.peak_inside(k_cam_up)))
-    keras_metrics["cam_model_source"] = k_gap_source
-    print("CAM shape:", k_cam_up.shape[1:], " peaks inside the image:", cam.peak_inside(k_cam_up))
+    cam_up, probs_gap = cam.class_activation_maps(gap_model, x_gap, upsample_to=gap_size)
+    titles_gap = [f"{t}: P(dog)={p:.2f}" for t, p in zip(true_names, probs_gap[:, 0])]
+    fig = plots.show_images([plots.overlay_heatmap(img, m) for img, m in zip(x_gap, cam_up)],
+                            titles=titles_gap, ncols=9, size=1.9, suptitle="CAM, GAP model")
+    keras_metrics["cam_shape"] = list(cam_up.shape[1:])
+    keras_metrics["cam_raw_shape"] = list(cam_maps.shape[1:])
+    keras_metrics["cam_model_source"] = gap_source
+    print(f"CAM: {cam_maps.shape[1]}x{cam_maps.shape[2]} at the last conv layer, shown upsampled to "
+          f"{cam_up.shape[1]}x{cam_up.shape[2]}")
 
 # %% [markdown]
 # Read the maps together with the predictions: where the model is right and confident, the heat
 # usually sits on the animal (faces, ears, fur); where it is wrong, it often sits on the background,
-# which tells you *why* it is wrong. A GAP model trained for a few epochs on a CPU gives blotchy,
-# sometimes background-heavy maps; that is itself a finding about what it learned. In our `laptop`
-# run, 09's GAP model (0.548 test accuracy after 10 epochs at 96×96) hovers around P(dog) = 0.5 and
-# its maps mostly light up the background and the image borders: it has not yet learned to look at
-# the animals. Train it for longer (09 with `epochs=30` or more) and compare the maps.
+# which tells you *why* it is wrong. A map is only worth reading when the model is confident: a
+# model whose P(dog) hovers around 0.5 on every image has not learned what a cat or a dog looks like,
+# and its maps show that, not the animals. The titles above give each image's P(dog); the pointing
+# game below scores the maps on many more images.
 #
 # ### A.2 Grad-CAM, and why the usual recipe fails on a nested base
 #
@@ -209,26 +231,25 @@ if run_keras:
 
 # %%
 if run_keras:
-    k_ft_path = run.path("keras_finetuned.keras")
-    if k_ft_path.exists():
-        k_ft = keras.models.load_model(k_ft_path)
-        k_ft_source = "notebook 11's fine-tuned model (loaded from the output folder)"
+    found = artifacts.find_artifact("11_keras_finetuned", run.output_dir)
+    if found is not None:
+        finetuned = keras.models.load_model(found[0])
+        finetuned_source = "notebook 11: " + artifacts.describe(found[1], ["test_accuracy", "epochs"])
     else:
-        print(f"{k_ft_path.name} not found (run notebook 11 with the same output_dir to reuse it): "
-              f"training a frozen-base model's head here for {cfg.epochs} epoch(s)")
-        k_bb, k_weights = keras_transfer.load_backbone(cfg.image_size, cfg.keras_backbone)
-        run.record(*k_weights)
-        k_ft = keras_transfer.frozen_base_model(k_bb, keras_transfer.keras_augmentation(seed=seed))
-        k_mk = lambda s: keras_data.split_dataset(k_split, s, cfg.image_size, cfg.batch_size,  # noqa: E731
-                                                  seed=seed, rescale=False)
+        print(f"11_keras_finetuned not found in {run.output_dir.name}/artifacts (run notebook 11 with the same "
+              f"output_dir): training a STAND-IN here, a frozen-base model's head for {cfg.epochs} epoch(s)")
+        pretrained = keras_transfer.load_backbone(run, cfg.image_size, cfg.get("keras_backbone"))
+        finetuned = keras_transfer.frozen_base_model(pretrained, keras_transfer.keras_augmentation(seed=seed))
+        make_ds = lambda s: keras_data.make_dataset(split.paths[s], split.labels[s], cfg.image_size,  # noqa: E731
+                                                 cfg.batch_size, shuffle=s == "train", seed=seed, rescale=False)
         with run.timer("keras_train_frozen_head"):
-            keras_train.fit(k_ft, k_mk("train"), k_mk("validation"), epochs=cfg.epochs, patience=None,
+            keras_train.fit(finetuned, make_ds("train"), make_ds("validation"), epochs=cfg.epochs, patience=None,
                             loss="binary_crossentropy", optimizer=keras.optimizers.RMSprop(learning_rate=1e-3))
-        k_ft_source = f"a frozen-base model trained here ({cfg.epochs} epochs)"
-    k_nested, k_layer = cam.find_last_conv(k_ft)
-    print(f"{k_ft_source}\nGrad-CAM layer: {k_layer!r} inside the nested model {k_nested!r}")
+        finetuned_source = f"STAND-IN: a frozen-base model trained here ({cfg.epochs} epochs)"
+    nested, conv_layer_name = cam.find_last_conv(finetuned)
+    print(f"{finetuned_source}\nGrad-CAM layer: {conv_layer_name!r} inside the nested model {nested!r}")
     try:
-        cam.naive_grad_model(k_ft, k_layer, nested=k_nested)
+        cam.naive_grad_model(finetuned, conv_layer_name, nested=nested)
         print("the naive recipe worked with this Keras version")
     except ValueError as err:
         print("the usual recipe fails:", type(err).__name__, "-", str(err).splitlines()[0][:200])
@@ -241,22 +262,22 @@ if run_keras:
 
 # %%
 if run_keras:
-    k_ft_size = int(k_ft.input_shape[1])
-    k_x_ft = k_images(k_ft_size)                            # this model preprocesses [0, 255] itself
-    k_gc, k_ft_probs = cam.grad_cam(k_ft, k_x_ft, k_layer, nested=k_nested, upsample_to=k_ft_size)
-    assert np.allclose(k_ft_probs, k_ft.predict(k_x_ft, verbose=0), atol=1e-4)  # same forward pass
-    fig = plots.show_images([plots.overlay_heatmap(img / 255.0, m) for img, m in zip(k_x_ft, k_gc)],
-                            titles=[f"{t}: P(dog)={p:.2f}" for t, p in zip(k_true, k_ft_probs[:, 0])],
-                            ncols=9, size=1.9, suptitle=f"Grad-CAM, {k_nested}")
-    keras_metrics["gradcam_shape"] = list(k_gc.shape[1:])
-    keras_metrics["gradcam_peak_inside_image"] = bool(all(cam.peak_inside(k_gc)))
-    keras_metrics["gradcam_model_source"] = k_ft_source
-    keras_metrics["chelsea_p_dog_finetuned"] = float(k_ft_probs[-1, 0])
+    finetuned_size = int(finetuned.input_shape[1])
+    x_finetuned = load_shown(finetuned_size)                            # this model preprocesses [0, 255] itself
+    gradcam_maps, finetuned_probs = cam.grad_cam(finetuned, x_finetuned, conv_layer_name, nested=nested, upsample_to=finetuned_size)
+    assert np.allclose(finetuned_probs, finetuned.predict(x_finetuned, verbose=0), atol=1e-4)  # same forward pass
+    fig = plots.show_images([plots.overlay_heatmap(img / 255.0, m) for img, m in zip(x_finetuned, gradcam_maps)],
+                            titles=[f"{t}: P(dog)={p:.2f}" for t, p in zip(true_names, finetuned_probs[:, 0])],
+                            ncols=9, size=1.9, suptitle=f"Grad-CAM, {nested}")
+    keras_metrics["gradcam_shape"] = list(gradcam_maps.shape[1:])
+    keras_metrics["gradcam_raw_shape"] = list(cam.grad_cam(finetuned, x_finetuned[:1], conv_layer_name,
+                                                           nested=nested)[0].shape[1:])
+    keras_metrics["gradcam_model_source"] = finetuned_source
+    keras_metrics["chelsea_p_dog_finetuned"] = float(finetuned_probs[-1, 0])
 
 # %% [markdown]
-# The pretrained model is far more accurate than the small GAP network, and its maps sit on the
-# animals — in our `laptop` run mostly on the cats' heads — at the coarse resolution of its last
-# conv layer (`image_size / 32` positions on a side). The score we differentiate is the class
+# The maps have the coarse resolution of the base's last conv layer (`image_size / 32` positions
+# on a side), upsampled for display. The score we differentiate is the class
 # *logit*, not the probability: for a confident prediction (P(dog) = 1.00) the sigmoid is flat,
 # its gradient underflows to zero and a probability-based map would be empty.
 #
@@ -268,12 +289,50 @@ if run_keras:
 
 # %%
 if run_keras:
-    k_gc_gap, _ = cam.grad_cam(k_gap, k_x_gap, "last_conv")
-    k_cam_raw, _ = cam.class_activation_maps(k_gap, k_x_gap, relu=True)  # Grad-CAM keeps positive evidence
-    k_same = bool(np.allclose(k_gc_gap, k_cam_raw, atol=1e-4))
-    keras_metrics["gradcam_equals_cam_for_gap"] = k_same
-    print("Grad-CAM == CAM on the GAP model:", k_same,
-          f"(largest difference {np.abs(k_gc_gap - k_cam_raw).max():.1e})")
+    gradcam_gap, _ = cam.grad_cam(gap_model, x_gap, "last_conv")
+    cam_relu, _ = cam.class_activation_maps(gap_model, x_gap, relu=True)  # Grad-CAM keeps positive evidence
+    same_keras = bool(np.allclose(gradcam_gap, cam_relu, atol=1e-4))
+    keras_metrics["gradcam_equals_cam_for_gap"] = same_keras
+    print("Grad-CAM == CAM on the GAP model:", same_keras,
+          f"(largest difference {np.abs(gradcam_gap - cam_relu).max():.1e})")
+
+# %% [markdown]
+# ### A.4 The pointing game in Keras
+#
+# Both models play on the pointing set, for each image's **labelled** class (the class folder: `cat`
+# or `dog`; in a `pointing_dir` with other classes, the predicted class). How confident each model
+# is on these images is printed too: maps of a model that does not know the answer say little.
+
+# %%
+if run_keras:
+    def pointing_batch(size):
+        return keras_data.load_images([it.path for it in pointing_items], size).astype("float32")
+
+    labelled = np.array([{"cat": 0, "dog": 1}.get(it.label.lower().rstrip("s"), -1) for it in pointing_items])
+    target = labelled if (labelled >= 0).all() else None
+    cam_point, probs_point = cam.class_activation_maps(gap_model, pointing_batch(gap_size) / 255.0, target=target)
+    gradcam_point, ft_probs_point = cam.grad_cam(finetuned, pointing_batch(finetuned_size), conv_layer_name,
+                                                 nested=nested, target=target)
+
+    def confidence(p):
+        return float(np.mean(np.maximum(p[:, 0], 1 - p[:, 0])))
+
+    cam_hits, gradcam_hits = pointing.hits(cam_point, pointing_items), pointing.hits(gradcam_point, pointing_items)
+    keras_metrics.update({"keras_cam_pointing_acc": float(np.mean(cam_hits)),
+                          "keras_gradcam_pointing_acc": float(np.mean(gradcam_hits)),
+                          "keras_gap_confidence": confidence(probs_point),
+                          "keras_finetuned_confidence": confidence(ft_probs_point),
+                          "keras_pointing_class": "labelled" if target is not None else "predicted"})
+    print(f"{'':28s} {'pointing accuracy':>18s} {'mean P(predicted class)':>24s}")
+    print(f"{'CAM, GAP model':28s} {np.mean(cam_hits):18.3f} {confidence(probs_point):24.3f}")
+    print(f"{'Grad-CAM, pretrained model':28s} {np.mean(gradcam_hits):18.3f} {confidence(ft_probs_point):24.3f}")
+    shown = list(range(min(6, pointing_n_images)))
+    fig = plots.show_images([plots.overlay_heatmap(pointing_batch(finetuned_size)[i] / 255.0,
+                                                   cam.upsample(gradcam_point[i:i + 1], finetuned_size)[0])
+                             for i in shown],
+                            titles=[f"{pointing_items[i].label}: {'hit' if gradcam_hits[i] else 'miss'}" for i in shown],
+                            title_colors=["green" if gradcam_hits[i] else "red" for i in shown], ncols=6, size=1.9,
+                            suptitle="Grad-CAM on the pointing set (pretrained model)")
 
 # %% [markdown]
 # <!-- KERAS-END -->
@@ -288,7 +347,7 @@ if not run_torch:
 # %% [markdown]
 # The same two maps in PyTorch, built from the model's parts with *hooks*: functions PyTorch calls
 # during the forward pass (to keep a layer's activations) and the backward pass (to keep the
-# gradients flowing into them). `course_utils.torch_.cam` registers both, computes the map, and
+# gradients flowing into them). `course_utils.torch_cam` registers both, computes the map, and
 # removes the hooks before returning, even on error: a forgotten hook keeps copying tensors on
 # every later forward pass.
 #
@@ -306,20 +365,14 @@ if run_torch:
     from skimage import data as skdata
     from torchvision.transforms import v2 as T
 
-    from course_utils.cam import peak, upsample
+    from course_utils import torch_cam, torch_transfer
     from course_utils.plots import overlay_heatmap, show_images
-    from course_utils.torch_.cam import gap_cam, grad_cam, last_conv_block
-    from course_utils.torch_.data import denormalize, eval_transform, load_flower_splits
-    from course_utils.torch_.transfer import (
-        choose_backbone,
-        fine_tune_last_stage,
-        imagenet_categories,
-        train_feature_head,
-    )
+    from course_utils.scan import load_rgb
+    from course_utils.setup import artifacts
+    from course_utils.torch_train import select_device
 
-    device = run.device  # cuda, mps or cpu: chosen once by setup_notebook
-    imagenet, weights_tried = choose_backbone(cfg.torch_backbone)   # ImageNet weights, 1000-class head
-    run.record(*weights_tried)
+    device = select_device(run.device)
+    imagenet = torch_transfer.choose_backbone(run, cfg.torch_backbone)   # ImageNet weights, 1000-class head
     print(f"ImageNet backbone: {imagenet.name}")
 
 # %% [markdown]
@@ -335,19 +388,20 @@ if run_torch:
     to_input = T.Compose([T.ToImage(), T.Resize((224, 336), antialias=True), T.ToDtype(torch.float32, scale=True),
                           T.Normalize(imagenet.mean, imagenet.std)])
     x_cat = to_input(chelsea)[None].to(device)
-    cam_cat, cls, probs = gap_cam(imagenet.model.to(device), x_cat)
-    names = imagenet_categories()
-    grad_last, _, _ = grad_cam(imagenet.model, imagenet.model.bn2 if hasattr(imagenet.model, "bn2")
-                                  else imagenet.model.layer4, x_cat, cls)
-    block = last_conv_block(imagenet.model)
-    grad_block, _, _ = grad_cam(imagenet.model, block, x_cat, cls)
+    cam_cat, cls, probs = torch_cam.gap_cam(imagenet.model.to(device), x_cat)
+    names = torch_transfer.imagenet_categories()
+    pooled_layer = imagenet.model.bn2 if hasattr(imagenet.model, "bn2") else imagenet.model.layer4
+    grad_last, _, _ = torch_cam.grad_cam(imagenet.model, pooled_layer, x_cat, cls)
+    block = torch_cam.last_conv_block(imagenet.model)
+    grad_block, _, _ = torch_cam.grad_cam(imagenet.model, block, x_cat, cls)
     print(f"predicted {cls} {names[cls]} ({probs[cls]:.0%}); CAM {cam_cat.shape}, Grad-CAM on the last block "
           f"{grad_block.shape}")
     same = bool(np.allclose(cam_cat, grad_last, atol=1e-4))
     print("Grad-CAM at the layer feeding the pooling equals CAM:", same)
-    print("hooks left on the block after grad_cam:", len(block._forward_hooks) + len(block._backward_hooks))
-    fig = show_images([chelsea, overlay_heatmap(chelsea, upsample(cam_cat, chelsea.shape[:2])),
-                       overlay_heatmap(chelsea, upsample(grad_block, chelsea.shape[:2]))],
+    hooks_left = len(block._forward_hooks) + len(block._backward_hooks)
+    print("hooks left on the block after grad_cam:", hooks_left)
+    fig = show_images([chelsea, overlay_heatmap(chelsea, torch_cam.upsample(cam_cat, chelsea.shape[:2])),
+                       overlay_heatmap(chelsea, torch_cam.upsample(grad_block, chelsea.shape[:2]))],
                       titles=["input", f"CAM: {names[cls]}", "Grad-CAM, last conv block"], ncols=3, size=3.2)
 
 # %% [markdown]
@@ -356,69 +410,115 @@ if run_torch:
 # position (its head weight divided by the number of positions), so Grad-CAM reduces to CAM.
 # One block earlier (`blocks[-1]`), Grad-CAM gives a similar but not identical map.
 #
-# Does the peak land on the cat? In the original photo the cat fills everything left of
-# x ≈ 400 px; the right edge (x > 400) is background.
+# ### B2. Checking the hand-written Grad-CAM against a library
+#
+# `torch_cam.grad_cam` is twenty lines of hooks. Notebook 04 checked its hand-written convolution
+# against the frameworks; here the same check for Grad-CAM, against `pytorch_grad_cam` (the PyPI
+# package `grad-cam`), on the cat photo at the same layer and class. The library upsamples its map
+# to the input size with OpenCV, so we compare at that size, after the same min-max scaling.
 
 # %%
 if run_torch:
-    row, col = peak(cam_cat, chelsea.shape[:2])
-    torch_cam_peak_inside_image = bool(0 <= row < chelsea.shape[0] and 0 <= col < 400)
-    print(f"CAM peak at row {row}, column {col} of the 300 x 451 photo -> on the cat: {torch_cam_peak_inside_image}")
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    with GradCAM(model=imagenet.model, target_layers=[block]) as library_cam:
+        library_map = library_cam(input_tensor=x_cat, targets=[ClassifierOutputTarget(cls)])[0]
+    ours_up = torch_cam.upsample(grad_block, library_map.shape)
+    ours_up = (ours_up - ours_up.min()) / max(float(np.ptp(ours_up)), 1e-12)
+    library_diff = float(np.abs(ours_up - library_map).max())
+    library_corr = float(np.corrcoef(ours_up.ravel(), library_map.ravel())[0, 1])
+    print(f"hand-written vs pytorch_grad_cam: correlation {library_corr:.4f}, largest difference {library_diff:.3f} "
+          f"(maps in [0, 1]; the two resize with different interpolation)")
+    torch_metrics["gradcam_library_corr"] = library_corr
 
 # %% [markdown]
-# ### B2. Grad-CAM on the fine-tuned flower model
+# ### B3. The pointing game with the ImageNet network
 #
-# Now the model of notebook 11, rebuilt with the same helpers (feature-extraction head, then the
-# last stage fine-tuned for `torch_epochs` epochs), and Grad-CAM with hooks on its last
-# convolutional block, for validation images. At `torch_image_size` 128 that block's maps are only
-# 4 × 4: coarse, which is why Grad-CAM maps look blurry once upsampled.
+# The ImageNet backbone was never trained on our labels, so it plays for its own **top class**: the
+# map of the class it predicts for each image, at `conv_head`, the last convolution before the
+# pooling. Its 1000 classes include many breeds of cat and dog (and ants and bees).
 
 # %%
 if run_torch:
-    flower_bb, weights_tried = choose_backbone(cfg.torch_backbone)
-    run.record(*weights_tried)
-    splits, flowers = load_flower_splits(cfg.torch_dataset, torch_data_dir, cfg.torch_max_per_class, seed,
-                                        run.data_source)
-    run.record(flowers)
-    torch_dataset_name = flowers.name
-    with run.timer("torch_train"):
-        train_feature_head(flower_bb, splits, cfg.torch_image_size, cfg.torch_batch_size, cfg.torch_head_epochs,
-                              device, seed=seed, verbose=False)
-        model, _, best, _ = fine_tune_last_stage(flower_bb, splits, cfg.torch_image_size, cfg.torch_batch_size,
-                                                    cfg.torch_epochs, device, seed=seed)
-    print(f"fine-tuned validation accuracy {best['val_accuracy']:.3f} ({run.timings['torch_train']:.0f} s)")
+    eval_224 = torch_transfer.eval_transform(224, imagenet.mean, imagenet.std)
+    layer_head = imagenet.model.conv_head if hasattr(imagenet.model, "conv_head") else imagenet.model.layer4
+    torch_point, torch_top_probs = [], []
+    for item in pointing_items:
+        img = load_rgb(item.path).resize((224, 224))      # the whole composite, box included, no crop
+        m, top, p = torch_cam.grad_cam(imagenet.model, layer_head, eval_224(img)[None].to(device))
+        torch_point.append(m)
+        torch_top_probs.append(float(p[top]))
+    torch_hits = pointing.hits(torch_point, pointing_items)
+    torch_metrics["torch_gradcam_pointing_acc"] = float(np.mean(torch_hits))
+    torch_metrics["torch_top_class_confidence"] = float(np.mean(torch_top_probs))
+    print(f"Grad-CAM of the top ImageNet class at {type(layer_head).__name__} "
+          f"({'conv_head' if hasattr(imagenet.model, 'conv_head') else 'layer4'}): pointing accuracy "
+          f"{np.mean(torch_hits):.3f} on {pointing_n_images} images; mean top-class probability "
+          f"{np.mean(torch_top_probs):.3f}")
+
+# %% [markdown]
+# ### B4. Grad-CAM on notebook 11's fine-tuned ants-and-bees model
+#
+# Now the model of notebook 11 (the last stage fine-tuned on ants and bees), loaded from the
+# artifacts folder when notebook 11 saved it there with matching settings; otherwise a stand-in is
+# trained here with notebook 10's recipe (a linear head on cached features, quick and confident),
+# and the cell says so. Grad-CAM with hooks on its last convolutional block, for validation images.
 
 # %%
 if run_torch:
-    tf = eval_transform(cfg.torch_image_size, flower_bb.mean, flower_bb.std)
+    model_bb = torch_transfer.choose_backbone(run, cfg.torch_backbone)
+    splits, torch_dataset_name = torch_transfer.load_torch_splits(run, cfg.torch_dataset, torch_data_dir,
+                                                                  cfg.torch_max_per_class, seed)
+    found = artifacts.find_artifact("11_torch_finetuned", run.output_dir)
+    wanted = {"backbone": model_bb.name, "image_size": cfg.torch_image_size, "dataset": torch_dataset_name,
+              "classes": splits.classes}
+    if found is not None and all(found[1]["metrics"].get(k) == v for k, v in wanted.items()):
+        torch_transfer.install_head(model_bb.model, torch.nn.Linear(
+            torch_transfer.classifier_layer(model_bb.model).in_features, len(splits.classes)))
+        model_bb.model.load_state_dict(torch.load(found[0], map_location="cpu", weights_only=True)["model"])
+        model = model_bb.model
+        torch_model_source = "notebook 11: " + artifacts.describe(found[1], ["best_val_accuracy", "test_accuracy"])
+    else:
+        print("11_torch_finetuned not found with these settings in the artifacts folder (run notebook 11 with the "
+              f"same output_dir): training a STAND-IN here, a linear head on cached features ({cfg.torch_head_epochs} epochs)")
+        with run.timer("torch_train"):
+            _, stand_in_best, _ = torch_transfer.train_feature_head(
+                model_bb, splits, cfg.torch_image_size, cfg.torch_batch_size, cfg.torch_head_epochs, device,
+                seed=seed, verbose=False)
+        model = model_bb.model
+        torch_model_source = (f"STAND-IN trained here (linear head, validation accuracy "
+                              f"{stand_in_best['val_accuracy']:.3f})")
+    print(torch_model_source)
+
+# %%
+if run_torch:
+    tf = torch_transfer.eval_transform(cfg.torch_image_size, model_bb.mean, model_bb.std)
     val_ds = splits.dataset("val", tf)
-    layer = last_conv_block(model)
+    layer = torch_cam.last_conv_block(model)
     images, titles, colors = [], [], []
     for i in np.linspace(0, len(val_ds) - 1, num=min(8, len(val_ds))).astype(int):
         x, y = val_ds[int(i)]
-        cam, pred, p = grad_cam(model, layer, x[None].to(device))
-        shown = denormalize(x, flower_bb.mean, flower_bb.std)
-        images += [shown, overlay_heatmap(shown, cam)]
+        gradcam_map, pred, p = torch_cam.grad_cam(model, layer, x[None].to(device))
+        shown = torch_transfer.denormalize(x, model_bb.mean, model_bb.std)
+        images += [shown, overlay_heatmap(shown, gradcam_map)]
         titles += [f"true {splits.classes[y]}", f"said {splits.classes[pred]} {p[pred]:.0%}"]
         colors += ["black", "green" if pred == y else "red"]
-    torch_gradcam_shape = list(cam.shape)
-    print("Grad-CAM map shape at the last block:", torch_gradcam_shape)
+    torch_gradcam_shape = list(gradcam_map.shape)
+    print(f"Grad-CAM map at the last block: {torch_gradcam_shape[0]}x{torch_gradcam_shape[1]} "
+          f"for {cfg.torch_image_size}x{cfg.torch_image_size} inputs (shown upsampled)")
     fig = show_images(images, titles=titles, title_colors=colors, ncols=4, size=2.0,
-                      suptitle="Grad-CAM of the fine-tuned model (validation images)")
-    torch_metrics.update({"torch_gradcam_shape": torch_gradcam_shape,
-                          "torch_cam_peak_inside_image": torch_cam_peak_inside_image,
+                      suptitle="Grad-CAM of the ants-and-bees model (validation images)")
+    torch_metrics.update({"torch_gradcam_shape": torch_gradcam_shape, "torch_cam_shape": list(cam_cat.shape),
                           "torch_gradcam_equals_cam_last_layer": same, "torch_chelsea_class": int(cls),
-                          "torch_finetune_val_acc": float(best["val_accuracy"])})
+                          "torch_model_source": torch_model_source, "torch_dataset": torch_dataset_name})
 
 # %% [markdown]
-# After a single fine-tuning epoch on 350 small photos this model is weak (about 52% validation
-# accuracy in the stored laptop run, 2 CPU cores), so expect several red titles: the maps of wrong
-# predictions are the instructive ones.
-#
-# Read the maps with care: a warm region shows where evidence for the *predicted* class lies, not
-# that the model "understands" the flower. On a wrong prediction (red title) the map shows what
-# misled it; a map that lights up the background is a warning sign that the model learned a
-# shortcut.
+# The titles say, for each image, what the model predicted and how sure it was (green right, red
+# wrong: see the output above for how many of each this run has). Read the maps with care: a warm
+# region shows where evidence for the *predicted* class lies, not that the model "understands" the
+# insect. On a wrong prediction the map shows what misled it; a map that lights up the background
+# is a warning sign that the model learned a shortcut.
 
 # %% [markdown]
 # <!-- TORCH-END -->
@@ -440,83 +540,46 @@ import pandas as pd
 
 rows = []
 if run_keras:
-    rows.append({"part": "A · Keras", "CAM shape": keras_metrics["cam_shape"],
-                 "Grad-CAM shape": keras_metrics["gradcam_shape"],
-                 "CAM peak inside the image": keras_metrics["cam_peak_inside_image"]})
+    rows += [{"map": "CAM, GAP model (Keras)", "raw map": keras_metrics["cam_raw_shape"],
+              "shown at": keras_metrics["cam_shape"], "pointing accuracy": keras_metrics["keras_cam_pointing_acc"]},
+             {"map": "Grad-CAM, pretrained base (Keras)", "raw map": keras_metrics["gradcam_raw_shape"],
+              "shown at": keras_metrics["gradcam_shape"], "pointing accuracy": keras_metrics["keras_gradcam_pointing_acc"]}]
 if run_torch:
-    rows.append({"part": "B · PyTorch", "CAM shape": None, "Grad-CAM shape": torch_metrics["torch_gradcam_shape"],
-                 "CAM peak inside the image": torch_metrics["torch_cam_peak_inside_image"]})
-pd.DataFrame(rows).set_index("part") if rows else "both parts were switched off"
+    rows += [{"map": f"Grad-CAM, {imagenet.name} top class (PyTorch)", "raw map": list(torch_point[0].shape),
+              "shown at": [224, 224], "pointing accuracy": torch_metrics["torch_gradcam_pointing_acc"]},
+             {"map": "Grad-CAM, ants-and-bees model (PyTorch)", "raw map": torch_metrics["torch_gradcam_shape"],
+              "shown at": [cfg.torch_image_size] * 2, "pointing accuracy": None}]
+pd.DataFrame(rows).set_index("map").round(3) if rows else "both parts were switched off"
 
 
 # %% [markdown]
-# ## Exercise: a class activation map by hand
+# ## What this run showed
 #
-# On a network that ends in global average pooling and one dense layer, the CAM of a class is the sum
-# of the last feature maps weighted by that class's dense weights. Write it, and the normalisation the
-# plots use, in NumPy. The checker uses maps whose height, width and channel count differ, and a map
-# with no positive value (its maximum after ReLU is 0).
+# Each lesson of this notebook, checked on this run's own numbers (✓ held, ✗ did not hold here):
 
 # %%
-import numpy as np
-
-
-def cam_from_maps(feature_maps, weights):
-    """Class activation map: feature_maps (H, W, K) of the last conv layer (channels last), weights (K,)
-    of the class in the dense layer. Returns (H, W): sum over k of weights[k] * feature_maps[:, :, k]."""
-    # Hint: feature_maps @ weights, or np.tensordot, or a weighted sum over the last axis.
-    raise NotImplementedError("write cam_from_maps")
-
-
-def normalize_cam(heatmap):
-    """Keep the positive evidence (ReLU) and scale it to [0, 1] by dividing by its maximum; a map with
-    no positive value becomes all zeros (no division by zero)."""
-    # Hint: np.maximum(heatmap, 0); check the maximum before dividing.
-    raise NotImplementedError("write normalize_cam")
-
-
-# %%
-from course_utils.exercises import use  # runs the checker; falls back to the reference if needed
-
-cam_from_maps = use("12.cam_from_maps", cam_from_maps)
-normalize_cam = use("12.normalize_cam", normalize_cam)
-print(normalize_cam(cam_from_maps(np.arange(12.0).reshape(2, 2, 3), np.array([1.0, 0.0, -0.5]))))
-
-# %% [markdown]
-# ## Questions
-#
-# Answer each in two or three sentences before you open the model answer.
-#
-# **1. Why does the class activation map need a global-average-pooling layer just before the dense layer, and what does Grad-CAM do when there is none?**
-#
-# <details><summary>Answer</summary>
-#
-# With GAP, the class score is a weighted sum of the channel averages, so it equals the average over
-# positions of the weighted sum of the maps: the CAM says exactly how much each position adds to the
-# score. With other layers after the last convolution that identity does not hold; Grad-CAM takes the
-# weights from the gradient of the class score with respect to each map instead.
-#
-# </details>
-#
-# **2. A CAM lights up the snow behind a wolf rather than the wolf. What does that tell you about the model?**
-#
-# <details><summary>Answer</summary>
-#
-# The model uses the background as evidence for the class: a shortcut learned because wolves in the
-# training photos were often on snow. It will probably fail on wolves elsewhere and call a dog on snow
-# a wolf; the training data, not the map, needs fixing.
-#
-# </details>
-#
-# **3. Why is the map upsampled before it is laid over the image, and what detail does that hide?**
-#
-# <details><summary>Answer</summary>
-#
-# The last feature maps are small (say 7×7 for a 224-pixel input), one cell per patch of many pixels.
-# Upsampling stretches them to the image size for display; the smooth blobs suggest a precision the
-# map does not have, since within each patch the location is unknown.
-#
-# </details>
+chance = pointing.box_area_fraction(pointing_items)
+if run_keras:
+    run.lesson("keras_cam_points", "CAM of the GAP model points at the animal: its maximum falls inside the box on "
+               "at least 80% of the pointing set", keras_metrics["keras_cam_pointing_acc"] >= 0.8,
+               f"{keras_metrics['keras_cam_pointing_acc']:.3f} of {pointing_n_images} images (a random point: "
+               f"{chance:.2f}); mean confidence {keras_metrics['keras_gap_confidence']:.2f}; model: {gap_source[:60]}")
+    run.lesson("keras_gradcam_points", "Grad-CAM of the pretrained model points at the animal on at least 80% of the "
+               "pointing set", keras_metrics["keras_gradcam_pointing_acc"] >= 0.8,
+               f"{keras_metrics['keras_gradcam_pointing_acc']:.3f} of {pointing_n_images} images (a random point: "
+               f"{chance:.2f}); mean confidence {keras_metrics['keras_finetuned_confidence']:.2f}")
+    run.lesson("gradcam_is_cam_on_gap", "on a GAP network, Grad-CAM at the last conv layer equals CAM",
+               same_keras and (same if run_torch else True),
+               f"Keras {same_keras}" + (f", PyTorch {same}" if run_torch else ""))
+if run_torch:
+    run.lesson("torch_gradcam_points", "Grad-CAM of the ImageNet network's top class points at the object on at "
+               "least 80% of the pointing set", torch_metrics["torch_gradcam_pointing_acc"] >= 0.8,
+               f"{torch_metrics['torch_gradcam_pointing_acc']:.3f} of {pointing_n_images} images (a random point: "
+               f"{chance:.2f}), {imagenet.name} at conv_head")
+    run.lesson("gradcam_matches_library", "the hand-written Grad-CAM agrees with pytorch_grad_cam (correlation "
+               "above 0.99 at the same layer and class), and leaves no hooks behind",
+               library_corr > 0.99 and hooks_left == 0, f"correlation {library_corr:.4f}, hooks left {hooks_left}")
+run.show_lessons()
 
 # %%
-run.save_metrics({**keras_metrics, **torch_metrics})
+run.save_metrics({**keras_metrics, **torch_metrics, "pointing_n_images": pointing_n_images})

@@ -189,7 +189,9 @@ def get_weights(name: str, progress: bool = True) -> DataInfo:
         info.root, info.source, info.origin = res.path, res.source, res.origin
     except Exception as err:
         cause = network_reason(str(err))
-        info.origin = f"{type(err).__name__}: {str(err).splitlines()[0]}" + (f" ({cause})" if cause else "")
+        # the whole reason, every mirror and URL tried on one line: "could not fetch X:" alone says nothing
+        info.origin = (f"{type(err).__name__}: " + "; ".join(ln.strip() for ln in str(err).splitlines() if ln.strip())
+                       + (f" ({cause})" if cause else ""))
         info.reason = str(err)
     return info
 

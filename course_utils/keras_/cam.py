@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_utils.cam import normalize_maps, peak_inside, upsample  # noqa: F401  (peak_inside: cam.peak_inside in 12)
+from course_utils.cam import normalize_maps, upsample
 
 
 def _keras():
@@ -65,22 +65,25 @@ def cam_model(model, conv_layer: str = "last_conv"):
 
 
 def class_activation_maps(model, images, conv_layer: str = "last_conv", upsample_to: int | None = None,
-                          relu: bool = False):
+                          relu: bool = False, target=None):
     """CAM for a GAP model ending in ``Dense(1, sigmoid)`` (or ``Dense(K, softmax)``).
 
     Returns ``(maps, probs)``: ``maps`` of shape ``(N, h, w)`` -- or ``(N, H, W)`` with
     ``upsample_to`` -- for each image's predicted class, scaled to [0, 1] (min-max as in the CAM
     paper; ``relu=True`` cuts negative evidence first, as Grad-CAM does); ``probs`` the model's
-    outputs. One batched call, no per-image loop.
+    outputs. One batched call, no per-image loop. ``target`` (one class index per image) asks for
+    that class instead of the predicted one (the pointing game of 12 uses the labelled class).
     """
     dense = model.layers[-1]
     w, _ = dense.get_weights()                       # (C, units)
-    feats, probs = cam_model(model, conv_layer).predict(np.asarray(images, np.float32), verbose=0)
+    # a direct call, not predict(): predict traces a new tf.function for every new model it sees
+    feats, probs = (np.asarray(t) for t in cam_model(model, conv_layer)(np.asarray(images, np.float32), training=False))
     if w.shape[1] == 1:                              # sigmoid: the dog unit, sign flipped for cats
-        sign = np.where(probs[:, 0] >= 0.5, 1.0, -1.0)
+        dog = probs[:, 0] >= 0.5 if target is None else np.asarray(target) == 1
+        sign = np.where(dog, 1.0, -1.0)
         maps = np.einsum("nhwc,c->nhw", feats, w[:, 0]) * sign[:, None, None]
     else:
-        cls = probs.argmax(axis=1)
+        cls = probs.argmax(axis=1) if target is None else np.asarray(target, dtype=int)
         maps = np.einsum("nhwc,cn->nhw", feats, w[:, cls])
     maps = normalize_maps(maps, relu)
     if upsample_to is not None:
@@ -130,11 +133,12 @@ def _forward(model, x, layer_name: str, nested: str | None):
 
 
 def grad_cam(model, images, layer_name: str | None = None, nested: str | None = None,
-             upsample_to: int | None = None):
+             upsample_to: int | None = None, target=None):
     """Grad-CAM maps for the predicted class of each image: ``ReLU(sum_k a_k F_k)`` with
     ``a_k`` the spatial mean of d(score)/d(F_k), the score being the predicted class's logit
     (for one sigmoid unit: z for "dog", -z for "cat"). ``layer_name``/``nested`` default to
-    :func:`find_last_conv`. Returns ``(maps, probs)`` like :func:`class_activation_maps`."""
+    :func:`find_last_conv`; ``target`` (one class index per image) replaces the predicted class.
+    Returns ``(maps, probs)`` like :func:`class_activation_maps`."""
     import tensorflow as tf
 
     if layer_name is None:
@@ -143,9 +147,11 @@ def grad_cam(model, images, layer_name: str | None = None, nested: str | None = 
     with tf.GradientTape() as tape:
         act, out, logits = _forward(model, x, layer_name, nested)
         if out.shape[-1] == 1:
-            score = tf.where(out[:, 0] >= 0.5, logits[:, 0], -logits[:, 0])
+            dog = out[:, 0] >= 0.5 if target is None else tf.constant(np.asarray(target) == 1)
+            score = tf.where(dog, logits[:, 0], -logits[:, 0])
         else:
-            score = tf.gather(logits, tf.argmax(out, axis=-1), batch_dims=1)
+            cls = tf.argmax(out, axis=-1) if target is None else tf.constant(np.asarray(target, dtype="int64"))
+            score = tf.gather(logits, cls, batch_dims=1)
     grads = tape.gradient(score, act)
     if grads is None:
         raise RuntimeError(f"no gradient flows from the output to {layer_name!r}")

@@ -1,1 +1,1 @@
-"""Starting a notebook: Run and setup_notebook, the machine, the profiles and the settings."""
+"""Setting up a notebook run: settings, profiles, the Run object and what one run hands to the next."""

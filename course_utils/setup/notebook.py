@@ -145,6 +145,13 @@ class Run:
         """A file inside this run's output folder (models, figures)."""
         return self.output_dir / filename
 
+    def artifact_record(self, metrics: dict) -> dict:
+        """The record :func:`course_utils.setup.artifacts.save_artifact` keeps next to a model this
+        run hands on: notebook, profile, seed, the metrics that matter, and the data it read."""
+        return {"notebook": self.notebook, "profile": self.profile, "seed": self.seed,
+                "metrics": _jsonable(metrics),
+                "data": {k: _jsonable(v.provenance()) for k, v in self.provenance.items()}}
+
     # -- lessons --------------------------------------------------------------------------
     def lesson(self, id: str, claim: str, holds, evidence: str) -> bool:
         """Record one lesson of this notebook as a check its own run computed.

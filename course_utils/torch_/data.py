@@ -215,14 +215,22 @@ class Flowers102Splits:
         return cls(self.root, split=split, transform=transform, download=False)
 
 
-def load_flower_splits(dataset: str, data_dir=None, max_per_class: int | None = None, seed: int = 0,
-                       data_source: str = "auto", tiny: bool = False):
-    """``(splits, info)``: Oxford 102 (``dataset="flowers102"``, torchvision's official split)
-    where it can be had, else -- saying why -- the 5-class flowers (or ``data_dir``, any image
-    folder) split by :func:`image_splits`. ``info.counts`` holds the split sizes; record ``info``
-    with ``run.record``."""
+def load_torch_splits(dataset: str, data_dir=None, max_per_class: int | None = None, seed: int = 0,
+                      data_source: str = "auto", tiny: bool = False):
+    """``(splits, info)`` for the PyTorch halves of 10-12; record ``info`` with ``run.record``.
+
+    ``dataset="flowers102"`` (the ``full`` profile): Oxford 102 through torchvision's official
+    split where it can be had, else -- saying why -- the 5-class flowers (a ``tiny`` run keeps
+    the profile's dataset: the synthetic Oxford 102, flagged as a stand-in). Any other manifest
+    name (``"hymenoptera"``, ants vs bees at full resolution, on ``laptop`` and ``smoke``;
+    ``"flowers5"``) is resolved through the data layer (or ``data_dir``, any image folder) and
+    split by :func:`image_splits`. Provenance names what was read: a ``data_dir`` whose classes
+    are not the named dataset's is recorded as an image folder with its own class names, never
+    under the other dataset's title. ``info.counts`` holds the split sizes."""
+    from course_utils.data import manifest as _manifest
     from course_utils.data.datasets import get_dataset
 
+    name = dataset
     if dataset == "flowers102" and data_dir is None:
         try:
             info = get_dataset("flowers102", data_source="real", seed=seed)
@@ -240,8 +248,17 @@ def load_flower_splits(dataset: str, data_dir=None, max_per_class: int | None = 
                 info.counts = {**splits.counts(), "bad_files_skipped": 0}
                 return splits, info
             print("-> using the 5-class flowers instead")
-    info = get_dataset("flowers5", data_dir=data_dir, data_source=data_source, seed=seed)
+            name = "flowers5"
+    elif dataset == "flowers102":
+        name = "flowers5"
+    info = get_dataset(name, data_dir=data_dir, data_source=data_source, seed=seed)
     splits = image_splits(info.root, max_per_class=max_per_class, seed=seed)
+    expected = sorted(c.lower() for c in (_manifest.get(name).classes or []))
+    if data_dir is not None and not info.synthetic and sorted(c.lower() for c in splits.classes) != expected:
+        info.name = "image_folder"
+        info.title = f"image folder {Path(info.root).name!r} (classes: {', '.join(splits.classes)})"
+        info.notes = []
+        print(f"data_dir holds {splits.classes}, not the {dataset} classes: recorded as {info.title}")
     info.counts = {**splits.counts(), "bad_files_skipped": len(splits.bad)}
     return splits, info
 

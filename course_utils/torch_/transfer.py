@@ -239,8 +239,9 @@ def discriminative_param_groups(model, base_lr: float, head_mult: float = 10.0) 
     head = [p for p in head_parameters(model) if p.requires_grad]
     if not head:
         raise ValueError("the head has no trainable parameters")
-    return [{"params": base, "lr": base_lr, "name": "backbone"},
-            {"params": head, "lr": base_lr * head_mult, "name": "head"}]
+    groups = [{"params": base, "lr": base_lr, "name": "backbone"},
+              {"params": head, "lr": base_lr * head_mult, "name": "head"}]
+    return [g for g in groups if g["params"]]
 
 
 # -- backbones, heads and the two recipes of 10 and 11 ----------------------------------------------
@@ -326,11 +327,14 @@ def train_feature_head(backbone: Backbone, splits, size: int, batch_size: int, e
 
 
 def fine_tune_last_stage(backbone: Backbone, splits, size: int, batch_size: int, epochs: int, device,
-                         base_lr: float = 1e-4, head_mult: float = 10.0, seed: int = 0, checkpoint_path=None):
+                         base_lr: float = 1e-4, head_mult: float = 10.0, seed: int = 0, checkpoint_path=None,
+                         unfreeze: bool = True):
     """11's fine-tuning recipe: unfreeze the last stage (:func:`unfreeze_last_stage`), give the
     head ``head_mult`` times the base learning rate (:func:`discriminative_param_groups`), train
     on augmented images with :func:`course_utils.torch_.train.train_model` keeping frozen batch
-    norm in eval mode, StepLR once per epoch. Returns ``(model, history, best, unfrozen_names)``."""
+    norm in eval mode, StepLR once per epoch. Returns ``(model, history, best, unfrozen_names)``.
+    ``unfreeze=False`` is the control of 11: the same images, epochs and head learning rate, with
+    the whole backbone frozen, so only the head trains."""
     import torch
     from torch import nn
 
@@ -338,6 +342,12 @@ def fine_tune_last_stage(backbone: Backbone, splits, size: int, batch_size: int,
     from course_utils.torch_.train import train_model
 
     names = unfreeze_last_stage(backbone.model)
+    if not unfreeze:
+        for p in backbone.model.parameters():
+            p.requires_grad = False
+        for p in head_parameters(backbone.model):
+            p.requires_grad = True
+        names = [n for n in names if n in ("classifier", "fc")]
     opt = torch.optim.Adam(discriminative_param_groups(backbone.model, base_lr, head_mult))
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, epochs // 2), gamma=0.3)
     loaders = {"train": make_loader(splits.dataset("train", train_transform(size, backbone.mean, backbone.std)),

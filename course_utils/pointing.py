@@ -1,0 +1,131 @@
+"""The pointing game (Zhang et al., 2016): does a saliency map's maximum fall on the object?
+Framework-neutral; taught in 12_class_activation_maps.
+
+A pointing set is a folder of ``<class>/<image>`` files plus ``boxes.json``, mapping each image's
+path relative to the folder (``"cat/0003.jpg"``) to the object's box ``[x0, y0, x1, y1]`` in pixels
+(x to the right, y down, x1 and y1 exclusive). :func:`make_composites` builds one by pasting photos
+onto plain backgrounds at random places, so the box is known exactly; :func:`load_pointing_set`
+reads and checks any such folder; :func:`hits` scores maps against the boxes.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+BOXES_FILE = "boxes.json"
+
+
+@dataclass
+class PointingItem:
+    path: Path            # the image file
+    relpath: str          # its key in boxes.json
+    label: str            # its class folder
+    box: tuple            # (x0, y0, x1, y1) in pixels
+    size: tuple           # (width, height) of the image in pixels
+
+
+def make_composites(paths, labels, class_names, out_dir, n: int, canvas: int = 224,
+                    scale=(0.4, 0.6), seed: int = 0) -> Path:
+    """Paste ``n`` photos (cycling through ``paths``) onto plain ``canvas`` x ``canvas`` backgrounds
+    of random colour, each resized so its longer side is a random fraction ``scale`` of the canvas,
+    at a random place. Writes ``out_dir/<class>/<i>.jpg`` and ``boxes.json``; returns ``out_dir``.
+    Only files this function creates are written (the folder must be new or empty)."""
+    from PIL import Image
+
+    if n < 1 or not len(paths):
+        raise ValueError("make_composites needs at least one photo and n >= 1")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise FileExistsError(f"{out_dir} is not empty; make_composites writes only into a new folder")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(paths))
+    boxes = {}
+    for i in range(n):
+        k = int(order[i % len(order)])
+        photo = Image.open(paths[k]).convert("RGB")
+        longest = int(round(canvas * rng.uniform(*scale)))
+        ratio = longest / max(photo.size)
+        w, h = max(1, round(photo.size[0] * ratio)), max(1, round(photo.size[1] * ratio))
+        photo = photo.resize((w, h), Image.BILINEAR)
+        x0, y0 = int(rng.integers(0, canvas - w + 1)), int(rng.integers(0, canvas - h + 1))
+        colour = tuple(int(v) for v in rng.integers(0, 256, 3))
+        img = Image.new("RGB", (canvas, canvas), colour)
+        img.paste(photo, (x0, y0))
+        rel = f"{class_names[int(labels[k])]}/{i:04d}.jpg"
+        (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+        img.save(out_dir / rel, quality=92)
+        boxes[rel] = [x0, y0, x0 + w, y0 + h]
+    (out_dir / BOXES_FILE).write_text(json.dumps(boxes, indent=1))
+    return out_dir
+
+
+def load_pointing_set(folder) -> list[PointingItem]:
+    """Read and check a pointing set (see the module docstring). Raises ``ValueError`` naming the
+    problem -- a missing ``boxes.json``, a listed image that is not there, a box outside its image --
+    before any map is computed."""
+    from PIL import Image
+
+    folder = Path(folder)
+    boxes_path = folder / BOXES_FILE
+    if not boxes_path.is_file():
+        raise ValueError(f"pointing_dir={str(folder)!r} has no {BOXES_FILE}: it must map each image's path "
+                         f"relative to the folder ('<class>/<image>') to [x0, y0, x1, y1] in pixels")
+    try:
+        boxes = json.loads(boxes_path.read_text())
+    except ValueError as err:
+        raise ValueError(f"{boxes_path} is not valid JSON: {err}") from err
+    if not isinstance(boxes, dict) or not boxes:
+        raise ValueError(f"{boxes_path} must be a non-empty object {{'<class>/<image>': [x0, y0, x1, y1]}}")
+    items = []
+    for rel, box in sorted(boxes.items()):
+        parts = Path(rel).parts
+        if len(parts) != 2:
+            raise ValueError(f"{boxes_path}: key {rel!r} is not '<class>/<image>'")
+        path = folder / rel
+        if not path.is_file():
+            raise ValueError(f"{boxes_path} lists {rel!r}, which is not a file in {folder}")
+        if not (isinstance(box, (list, tuple)) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box)):
+            raise ValueError(f"{boxes_path}: the box of {rel!r} must be [x0, y0, x1, y1], got {box!r}")
+        with Image.open(path) as im:
+            size = im.size
+        x0, y0, x1, y1 = box
+        if not (0 <= x0 < x1 <= size[0] and 0 <= y0 < y1 <= size[1]):
+            raise ValueError(f"{boxes_path}: box {box} of {rel!r} is empty or outside its "
+                             f"{size[0]}x{size[1]} image")
+        items.append(PointingItem(path, rel, parts[0], tuple(box), size))
+    return items
+
+
+def peak_xy(saliency: np.ndarray, image_size: tuple) -> tuple[float, float]:
+    """Where a map's maximum lies, in the pixels of an image of ``image_size`` = (width, height):
+    the centre of the highest cell, scaled from the map's grid to the image (maps at any resolution,
+    raw or upsampled, point to the same place)."""
+    m = np.asarray(saliency, dtype=np.float64)
+    if m.ndim != 2 or not np.all(np.isfinite(m)):
+        raise ValueError(f"a finite 2-D map is needed, got shape {m.shape}")
+    r, c = np.unravel_index(int(np.argmax(m)), m.shape)
+    return (c + 0.5) * image_size[0] / m.shape[1], (r + 0.5) * image_size[1] / m.shape[0]
+
+
+def hits(maps, items) -> list[bool]:
+    """For each map and its :class:`PointingItem`: does the maximum fall inside the box? A flat map
+    (no maximum) never hits."""
+    out = []
+    for m, item in zip(maps, items, strict=True):
+        m = np.asarray(m)
+        if not np.all(np.isfinite(m)) or np.ptp(m) <= 0:
+            out.append(False)
+            continue
+        x, y = peak_xy(m, item.size)
+        x0, y0, x1, y1 = item.box
+        out.append(bool(x0 <= x < x1 and y0 <= y < y1))
+    return out
+
+
+def box_area_fraction(items) -> float:
+    """Mean share of the image the boxes cover: what a map pointing at random would score."""
+    return float(np.mean([(b[2] - b[0]) * (b[3] - b[1]) / (s[0] * s[1]) for b, s in
+                          ((it.box, it.size) for it in items)]))

@@ -1,0 +1,67 @@
+"""course_utils.pointing: the pointing game of 12 (no notebook execution)."""
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from course_utils import pointing
+
+
+def _photos(tmp_path, n=3):
+    paths = []
+    for i in range(n):
+        p = tmp_path / "photos" / f"{i}.jpg"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (40 + 10 * i, 30), (200, 20 * i, 50)).save(p)
+        paths.append(p)
+    return paths
+
+
+def test_composites_have_exact_boxes_and_a_readable_layout(tmp_path):
+    paths = _photos(tmp_path)
+    out = pointing.make_composites(paths, [0, 1, 0], ["cat", "dog"], tmp_path / "set", n=5, canvas=64, seed=1)
+    items = pointing.load_pointing_set(out)
+    assert len(items) == 5 == len(json.loads((out / "boxes.json").read_text()))
+    for it in items:
+        x0, y0, x1, y1 = it.box
+        img = np.asarray(Image.open(it.path))
+        assert it.size == (64, 64) and it.label in ("cat", "dog")
+        inside = img[y0:y1, x0:x1].astype(int)
+        assert abs(inside[..., 0].mean() - 200) < 12                    # the pasted photo is where the box says
+        assert 0 < pointing.box_area_fraction([it]) < 1
+    with pytest.raises(FileExistsError):                                 # never writes into a used folder
+        pointing.make_composites(paths, [0, 1, 0], ["cat", "dog"], out, n=1)
+
+
+def test_hits_score_the_peak_against_the_box_at_any_map_resolution(tmp_path):
+    paths = _photos(tmp_path, 1)
+    out = pointing.make_composites(paths, [0], ["cat"], tmp_path / "set", n=1, canvas=64, seed=0)
+    item = pointing.load_pointing_set(out)[0]
+    x0, y0, x1, y1 = item.box
+    for grid in (8, 64):                                                 # raw and upsampled maps
+        on = np.zeros((grid, grid))
+        on[int((y0 + y1) / 2 * grid / 64), int((x0 + x1) / 2 * grid / 64)] = 1.0
+        off = np.zeros((grid, grid))
+        far_r = 0 if y0 > 64 - y1 else grid - 1
+        far_c = 0 if x0 > 64 - x1 else grid - 1
+        off[far_r, far_c] = 1.0
+        assert pointing.hits([on, off, np.zeros((grid, grid))], [item] * 3) == [True, False, False]
+    assert pointing.peak_xy(np.array([[0, 1], [0, 0]]), (100, 50)) == (75.0, 12.5)
+
+
+def test_load_pointing_set_names_what_is_wrong(tmp_path):
+    folder = tmp_path / "mine"
+    (folder / "bee").mkdir(parents=True)
+    Image.new("RGB", (20, 10)).save(folder / "bee" / "a.jpg")
+    with pytest.raises(ValueError, match="boxes.json"):
+        pointing.load_pointing_set(folder)
+    (folder / "boxes.json").write_text(json.dumps({"bee/b.jpg": [0, 0, 5, 5]}))
+    with pytest.raises(ValueError, match="not a file"):
+        pointing.load_pointing_set(folder)
+    (folder / "boxes.json").write_text(json.dumps({"bee/a.jpg": [0, 0, 25, 5]}))
+    with pytest.raises(ValueError, match="outside"):
+        pointing.load_pointing_set(folder)
+    (folder / "boxes.json").write_text(json.dumps({"bee/a.jpg": [2, 1, 8, 9]}))
+    items = pointing.load_pointing_set(folder)
+    assert [(it.relpath, it.label, it.box, it.size) for it in items] == [("bee/a.jpg", "bee", (2, 1, 8, 9), (20, 10))]
