@@ -226,6 +226,16 @@ def _check_unit_interval(m, keys):
         assert m[k] is None or 0.0 <= m[k] <= 1.0, (k, m[k])
 
 
+def _check_lessons(doc, ids):
+    """The lessons a notebook states: the expected ids, each a claim, a boolean and its evidence."""
+    lessons = doc["lessons"]
+    assert {le["id"] for le in lessons} == ids
+    assert 2 <= len(lessons) <= 5
+    for le in lessons:
+        assert isinstance(le["holds"], bool)
+        assert len(le["claim"]) > 20 and re.search(r"\d", le["evidence"]), le
+
+
 def test_07_metrics(notebook_metrics):
     doc = notebook_metrics("07_monkeypox_classifier")
     m = doc["metrics"]
@@ -237,11 +247,21 @@ def test_07_metrics(notebook_metrics):
     assert -1.0 <= m["mcc"] <= 1.0
     assert m["test_acc"] == m["patient_split_test_acc"]
     assert m["epoch_s_plain"] > 0 and m["epoch_s_cache_prefetch"] > 0
+    assert m["cache_prefetch_speedup"] == pytest.approx(m["epoch_s_plain"] / m["epoch_s_cache_prefetch"])
     assert m["n_patients_train"] > m["n_patients_test"] > 0
+    # sensitivity ... mcc and the confusion matrix are at the threshold chosen on validation
+    assert 0.0 <= m["threshold"] <= 1.0 and "validation" in m["threshold_rule"]
     tn, fp = m["confusion_matrix"][0]
     fn, tp = m["confusion_matrix"][1]
     assert m["sensitivity"] == pytest.approx(tp / (tp + fn)) if tp + fn else True
-    assert m["test_acc"] == pytest.approx((tp + tn) / (tp + tn + fp + fn))
+    assert m["specificity"] == pytest.approx(tn / (tn + fp)) if tn + fp else True
+    assert math.isnan(m["pretrained_baseline_auc"]) or 0.0 <= m["pretrained_baseline_auc"] <= 1.0
+    _check_lessons(doc, {"scratch_learns", "operating_point", "pretrained_knows_more", "cache_prefetch_pays"})
+    lessons = {le["id"]: le for le in doc["lessons"]}
+    # each lesson is computed from the metrics it names (smoke cannot show the lessons themselves)
+    assert lessons["operating_point"]["holds"] == (m["sensitivity"] > 0 and m["specificity"] > 0)
+    assert lessons["cache_prefetch_pays"]["holds"] == (m["cache_prefetch_speedup"] >= 1.5)
+    assert lessons["scratch_learns"]["holds"] == (m["auc"] >= 0.75)
     if doc["data"]["monkeypox_msld"]["real"]:
         assert m["n_bad_files_skipped"] == 0        # the MSLD originals are all clean
         assert m["leaked_test_images_random_split"] > 0  # the naive split leaks patients
@@ -260,6 +280,13 @@ def test_08_metrics(notebook_metrics):
     tn, fp = m["confusion_matrix"][0]
     fn, tp = m["confusion_matrix"][1]
     assert m["balanced_acc"] == pytest.approx((tp / (tp + fn) + tn / (tn + fp)) / 2)
+    assert 1 <= m["best_epoch"] <= m["epochs_run"] <= doc["settings"]["epochs"]
+    _check_unit_interval(m, ["unweighted_sensitivity", "unweighted_specificity", "youden_threshold_val"])
+    _check_lessons(doc, {"beats_baseline", "class_weights_raise_sensitivity", "checkpoint_not_last_epoch"})
+    lessons = {le["id"]: le for le in doc["lessons"]}
+    assert lessons["checkpoint_not_last_epoch"]["holds"] == (m["best_epoch"] < m["epochs_run"])
+    assert lessons["class_weights_raise_sensitivity"]["holds"] == (
+        m["sensitivity"] > m["unweighted_sensitivity"] and m["specificity"] <= m["unweighted_specificity"])
     if doc["data"]["breast_histopathology_idc"]["real"] and doc["settings"].get("max_patients") is None:
         assert 0.6 <= m["majority_baseline_acc"] <= 0.9  # about 3 in 4 patches are negative
 
