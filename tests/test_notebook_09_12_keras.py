@@ -1,6 +1,8 @@
 """Notebook 09 and the Keras halves (Part A) of 10-12: the metrics their smoke runs write, and
 unit tests for course_utils.catsdogs, keras_transfer and cam (fast, no notebook execution)."""
+import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -264,7 +266,22 @@ def test_notebook_09_metrics(notebook_metrics):
     assert counts["train"] == 2 * s["n_train"] and counts["test"] == 2 * s["n_test"]
     if _real(doc):
         assert m["n_corrupt_skipped"] == 0      # ids 0..1000 of Kaggle's folder are all readable
-    assert (Path(os.environ["COURSE_OUTPUT_DIR"]) / "cats_dogs_gap.keras").exists()
+    out = Path(os.environ["COURSE_OUTPUT_DIR"])
+    assert (out / "cats_dogs_gap.keras").exists() and (out / "09_gap_model.keras").exists()
+    record = json.loads((out / "09_gap_model.json").read_text())
+    assert record["notebook"] == "09_cats_vs_dogs_augmentation" and record["profile"] == doc["profile"]
+    assert record["seed"] == doc["seed"] and record["test_acc"] == pytest.approx(m["gap_test_acc"], abs=1e-4)
+    assert re.match(r"\d{4}-\d\d-\d\dT", record["date"])
+    for k in ("scratch_train_val_gap", "aug_train_val_gap"):
+        assert -1.0 <= m[k] <= 1.0
+    assert 1 <= m["scratch_best_epoch"] <= s["epochs"]
+    assert m["params_gap_trained"] < m["params_scratch_trained"]
+    lessons = {le["id"]: le for le in doc["lessons"]}
+    assert set(lessons) == {"scratch_overfits", "aug_narrows_gap", "aug_beats_scratch", "gap_model_good"}
+    for le in lessons.values():
+        assert isinstance(le["holds"], bool) and re.search(r"\d", le["evidence"])
+    assert lessons["scratch_overfits"]["holds"] == (m["scratch_train_val_gap"] >= 0.10)
+    assert lessons["aug_beats_scratch"]["holds"] == (m["aug_dropout_test_acc"] >= m["scratch_test_acc"] + 0.03)
 
 
 def test_notebook_10_keras_metrics(notebook_metrics):
