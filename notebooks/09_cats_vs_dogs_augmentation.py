@@ -221,9 +221,9 @@ fig = plots.plot_history(res_scratch.history, title="from scratch, no augmentati
 # **Reading the curves.** Over-fitting shows as training accuracy that keeps climbing towards 1
 # while validation accuracy flattens, and validation loss that stops falling and then rises: the
 # network is memorising its training images, and every further epoch makes it *worse* on new
-# ones. The shaded band is the epoch of the lowest validation loss, whose weights we kept; look
-# how early it comes and how far the curves part after it (the gap at the last epoch is printed
-# above). In the book (2,000 training images, 150 px, 30 epochs) validation accuracy stalls around
+# ones. The shaded band is the epoch of the lowest validation loss, whose weights we kept; see
+# where it falls and how far the curves part after it (the gap at the last epoch is printed
+# above, and the first check at the end tests it). In the book (2,000 training images, 150 px, 30 epochs) validation accuracy stalls around
 # 70–72% while training accuracy approaches 100%. The cure with few images: show more *varied*
 # images (augmentation) and make memorising harder (dropout).
 #
@@ -279,9 +279,9 @@ print(f"test accuracy (weights of epoch {res_aug.best_epoch}): {aug_dropout_test
 fig = plots.plot_history(res_aug.history, title="augmentation + dropout", best_epoch=res_aug.best_epoch)
 
 # %% [markdown]
-# With augmentation the training accuracy rises more slowly and stays close to the validation
-# accuracy: the gap that signalled memorisation is much smaller, and the best validation epoch
-# comes much later. The price is time: the book trains this model for 100 epochs at 150 px and
+# With augmentation the training accuracy should rise more slowly and stay closer to the
+# validation accuracy: the gap that signalled memorisation shrinks, and the best validation epoch
+# tends to come later. The price is time: the book trains this model for 100 epochs at 150 px and
 # gets about 82%. Compare the test accuracies of the two models in the table below, and the
 # lesson checks at the end, which test both effects on this run.
 #
@@ -365,13 +365,14 @@ fig = plots.bar_chart({"scratch": scratch_test_acc, "aug + dropout": aug_dropout
 # ## Summary
 #
 # - The split is file lists by index, repeatable, with bad files reported and left where they are.
-# - From scratch, a convnet over-fits a thousand images quickly: training accuracy races towards
-#   1 while validation accuracy stalls, and the best validation epoch comes early.
-# - Augmentation (preprocessing layers on the training pipeline only) and dropout close the
-#   train/validation gap; given the epochs they need, they also score higher on the test images.
-# - Global average pooling replaces millions of dense weights by one average per channel; with
-#   batch normalization and wider blocks such a model trains well from scratch, and it is the one
-#   notebook 12 explains.
+# - From scratch, a convnet over-fits a thousand images: training accuracy races towards 1 while
+#   validation accuracy stalls (the first check below measures the gap on this run).
+# - Augmentation (preprocessing layers on the training pipeline only) and dropout are the cure
+#   for that gap, given the extra epochs they need; the checks below say how far they got on
+#   this run, on the curves and on the test images.
+# - Global average pooling replaces millions of dense weights by one average per channel; batch
+#   normalization and wider blocks make such a model quicker to train from scratch, and it is
+#   the one notebook 12 explains.
 #
 # On the `full` profile (the book's 1,000 / 500 / 500, 150×150, and its 30 to 100 epochs on a GPU)
 # expect about 70–72% from scratch and about 82% with augmentation and dropout. Notebook 10 gets
