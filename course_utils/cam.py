@@ -7,8 +7,6 @@ from __future__ import annotations
 import numpy as np
 
 
-
-
 def normalize_maps(maps, relu: bool = True) -> np.ndarray:
     """Scale each map (one ``(h, w)`` map or a batch ``(N, h, w)``) to [0, 1].
 

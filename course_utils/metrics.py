@@ -210,3 +210,24 @@ def threshold_for_sensitivity(y_true, probs, target: float = 0.95) -> float:
     # keep at least ceil(target * n_pos) positives at or above the threshold
     k = int(math.ceil(target * pos.size - 1e-9))
     return float(pos[pos.size - k])
+
+
+def threshold_youden(y_true, probs) -> float:
+    """The threshold that maximises Youden's J = sensitivity + specificity - 1 on ``(y_true, probs)``:
+    the point of the ROC curve furthest above the diagonal, where neither sensitivity nor
+    specificity is given up for nothing. Chosen on validation data (07, 08), never on the test set.
+    Ties go to the highest threshold; the result lies halfway between two neighbouring scores, so
+    a slightly different score on new data does not flip the decision by accident."""
+    y = _check_labels(y_true)
+    s = positive_scores(probs)
+    if not 0 < y.sum() < y.size:
+        raise ValueError("Youden's J needs both classes")
+    cand = np.unique(s)
+    best_j, best_t = -np.inf, 0.5
+    for i in range(len(cand) - 1, -1, -1):   # from the highest threshold down
+        pred = s >= cand[i]
+        sens, spec = pred[y == 1].mean(), (~pred[y == 0]).mean()
+        if sens + spec - 1 > best_j + 1e-12:
+            best_j = sens + spec - 1
+            best_t = (cand[i] + cand[i - 1]) / 2 if i > 0 else cand[i] / 2
+    return float(best_t)

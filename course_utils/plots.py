@@ -61,8 +61,11 @@ def _history_dict(history) -> dict:
     return history.history if hasattr(history, "history") else dict(history)
 
 
-def plot_history(history, metrics=("loss", "accuracy"), title: str | None = None):
+def plot_history(history, metrics=("loss", "accuracy"), title: str | None = None, best_epoch: int | None = None):
     """Training curves, train vs validation, one panel per metric.
+
+    ``best_epoch`` (1-based) marks the epoch whose weights were restored (the best-validation
+    checkpoint) with a shaded band, so the reader sees which model the test numbers belong to.
 
     Accepts a Keras ``History`` or a dict of lists with keys ``loss``/``val_loss`` (Keras style).
     Taught in 06_mnist_cnn_pytorch and 07_monkeypox_classifier: the gap between the curves is
@@ -77,6 +80,9 @@ def plot_history(history, metrics=("loss", "accuracy"), title: str | None = None
         ax.plot(epochs, h[m], "o-", label=f"train {m}")
         if f"val_{m}" in h:
             ax.plot(epochs, h[f"val_{m}"], "s--", label=f"validation {m}")
+        if best_epoch is not None:
+            ax.axvspan(best_epoch - 0.5, best_epoch + 0.5, color="gold", alpha=0.35,
+                       label=f"restored checkpoint (epoch {best_epoch})")
         ax.set_xlabel("epoch")
         ax.set_ylabel(m)
         ax.legend()

@@ -308,10 +308,10 @@ if run_torch:
     import torch
     from torch import nn
 
-    from course_utils import torch_transfer
+    from course_utils.torch_ import transfer
     from course_utils.plots import plot_history, show_images
     from course_utils.setup import artifacts
-    from course_utils.torch_train import make_loader, select_device, train_model
+    from course_utils.torch_.train import make_loader, select_device, train_model
 
     device = select_device(run.device)
     print("PyTorch device:", device)
@@ -464,7 +464,7 @@ if run_torch:
           f"batches: " + ", ".join(f"{k} {len(v)}" for k, v in feat_loaders.items()))
 
 # %% [markdown]
-# The training loop `train_model` (in `course_utils.torch_train`, shared with notebook 11) is the
+# The training loop `train_model` (in `course_utils.torch_.train`, shared with notebook 11) is the
 # tutorial's loop made correct: each epoch has a `train` phase (`model.train()`, gradients on) and a
 # `val` phase (`model.eval()`, `torch.no_grad()`); the weights with the best validation accuracy are
 # kept and saved in a checkpoint together with the optimizer state, that accuracy and the class
@@ -494,7 +494,7 @@ if run_torch:
 
 # %%
 if run_torch:
-    from course_utils.torch_train import evaluate
+    from course_utils.torch_.train import evaluate
 
     ckpt = torch.load(run.path("torch_features_head.pt"), map_location="cpu", weights_only=True)
     print("checkpoint:", {k: v for k, v in ckpt.items() if k not in ("model", "optimizer")})

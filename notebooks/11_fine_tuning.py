@@ -274,10 +274,10 @@ if run_torch:
     import torch
     from torch import nn
 
-    from course_utils import torch_transfer
+    from course_utils.torch_ import transfer
     from course_utils.plots import plot_confusion_matrix, plot_history
     from course_utils.setup import artifacts
-    from course_utils.torch_train import make_loader, predict, select_device
+    from course_utils.torch_.train import make_loader, predict, select_device
 
     device = select_device(run.device)
     backbone = torch_transfer.choose_backbone(run, cfg.torch_backbone)

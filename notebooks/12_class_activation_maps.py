@@ -347,7 +347,7 @@ if not run_torch:
 # %% [markdown]
 # The same two maps in PyTorch, built from the model's parts with *hooks*: functions PyTorch calls
 # during the forward pass (to keep a layer's activations) and the backward pass (to keep the
-# gradients flowing into them). `course_utils.torch_cam` registers both, computes the map, and
+# gradients flowing into them). `course_utils.torch_.cam` registers both, computes the map, and
 # removes the hooks before returning, even on error: a forgotten hook keeps copying tensors on
 # every later forward pass.
 #
@@ -365,11 +365,13 @@ if run_torch:
     from skimage import data as skdata
     from torchvision.transforms import v2 as T
 
-    from course_utils import torch_cam, torch_transfer
+    from course_utils.torch_ import cam
+
+    from course_utils.torch_ import transfer
     from course_utils.plots import overlay_heatmap, show_images
-    from course_utils.scan import load_rgb
+    from course_utils.data.scan import load_rgb
     from course_utils.setup import artifacts
-    from course_utils.torch_train import select_device
+    from course_utils.torch_.train import select_device
 
     device = select_device(run.device)
     imagenet = torch_transfer.choose_backbone(run, cfg.torch_backbone)   # ImageNet weights, 1000-class head

@@ -1,0 +1,44 @@
+"""metrics.threshold_youden (07, 08) and architectures.bn_gap_cnn (07, 09, 12)."""
+import numpy as np
+import pytest
+
+import course_utils  # noqa: F401  (PyTorch before TensorFlow)
+from course_utils import metrics as M
+
+
+def test_youden_threshold_maximises_sensitivity_plus_specificity():
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    s = np.array([0.1, 0.2, 0.3, 0.6, 0.4, 0.7, 0.8, 0.9])
+    t = M.threshold_youden(y, s)
+    rep = M.binary_report(y, s, t)
+    best = max(M.binary_report(y, s, c)["sensitivity"] + M.binary_report(y, s, c)["specificity"]
+               for c in np.linspace(0, 1, 201))
+    assert rep["sensitivity"] + rep["specificity"] == pytest.approx(best)
+    assert rep["sensitivity"] > 0 and rep["specificity"] > 0
+    assert 0.3 < t < 0.4 or 0.6 < t < 0.7        # between two neighbouring scores
+
+
+def test_youden_never_gives_up_a_class_for_nothing_where_a_sensitivity_target_would():
+    # a weak model: positives only slightly higher; a 95% sensitivity target calls everything positive
+    rng = np.random.default_rng(0)
+    y = np.array([0] * 30 + [1] * 30)
+    s = np.clip(np.r_[rng.normal(0.45, 0.05, 30), rng.normal(0.5, 0.05, 30)], 0, 1)
+    rep = M.binary_report(y, s, M.threshold_youden(y, s))
+    assert rep["sensitivity"] > 0 and rep["specificity"] > 0
+    with pytest.raises(ValueError):
+        M.threshold_youden([1, 1], [0.2, 0.3])
+
+
+def test_bn_gap_cnn_shapes_cam_layer_and_outputs():
+    pytest.importorskip("keras")
+    from course_utils.architectures import bn_gap_cnn, cats_dogs_gap_cnn
+
+    m = bn_gap_cnn((32, 32, 3), (8, 16, 32), n_outputs=2, dropout=0.2)
+    assert m.get_layer("last_conv").output.shape[1:] == (8, 8, 32)   # two poolings, none after the last block
+    out = m.predict(np.random.default_rng(0).random((3, 32, 32, 3)).astype("float32"), verbose=0)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)       # softmax head
+    bn = [layer for layer in m.layers if type(layer).__name__ == "BatchNormalization"]
+    assert len(bn) == 3 and all(layer.momentum == 0.9 for layer in bn)
+    g = cats_dogs_gap_cnn(32, widths=(8, 16), batchnorm=True, dropout=0.3)
+    assert g.outputs[0].shape[-1] == 1 and g.get_layer("last_conv").output.shape[1:] == (16, 16, 16)
+    assert cats_dogs_gap_cnn(150).count_params() == 97_569            # the plain one is unchanged
