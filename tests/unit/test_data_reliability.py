@@ -490,7 +490,7 @@ def test_a_folder_with_one_class_is_said_plainly(tmp_path, capsys):
 def test_the_torch_loader_stops_on_a_single_class(tmp_path):
     pytest.importorskip("torch")
     from course_utils.data.scan import LayoutError
-    from course_utils.torch_.transfer import image_splits
+    from course_utils.torch_.data import image_splits
 
     for i in range(3):
         _jpeg(tmp_path / "one" / "cats" / f"{i}.jpg")

@@ -7,7 +7,7 @@ from PIL import Image
 import course_utils  # noqa: F401  (PyTorch before TensorFlow)
 
 tf = pytest.importorskip("tensorflow")
-from course_utils import keras_data  # noqa: E402
+from course_utils.keras_ import data as keras_data  # noqa: E402
 
 
 def _photo(h=40, w=56, seed=0):

@@ -31,7 +31,7 @@ def test_youden_never_gives_up_a_class_for_nothing_where_a_sensitivity_target_wo
 
 def test_bn_gap_cnn_shapes_cam_layer_and_outputs():
     pytest.importorskip("keras")
-    from course_utils.architectures import bn_gap_cnn, cats_dogs_gap_cnn
+    from course_utils.keras_.models import bn_gap_cnn, cats_dogs_gap_cnn
 
     m = bn_gap_cnn((32, 32, 3), (8, 16, 32), n_outputs=2, dropout=0.2)
     assert m.get_layer("last_conv").output.shape[1:] == (8, 8, 32)   # two poolings, none after the last block
