@@ -79,7 +79,7 @@ from torch import nn
 
 from course_utils.plots import plot_confusion_matrix, plot_history, show_images
 from course_utils.torch_.data import make_loader
-from course_utils.torch_.train import accuracy, evaluate, fit, predict
+from course_utils.torch_.train import evaluate, fit, predict
 
 device = run.device  # cuda, mps or cpu: chosen once by setup_notebook
 print("training on", device)

@@ -607,7 +607,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from course_utils.torch_ import transfer
+from course_utils.torch_ import transfer as torch_transfer
 
 
 def pretrained_features(image_paths, px):

@@ -46,20 +46,24 @@ NOTEBOOK = "13_data_parallel_training"
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--profile", default="smoke", choices=profiles.PROFILE_NAMES)
     p.add_argument("--output-dir", required=True, help="checkpoints and train_ddp.metrics.json go here")
-    p.add_argument("--data-source", default=os.environ.get("COURSE_DATA_SOURCE", "auto"), choices=("auto", "real", "synthetic"))
+    p.add_argument("--data-source", default=os.environ.get("COURSE_DATA_SOURCE", "auto"),
+                   choices=("auto", "real", "synthetic"))
     p.add_argument("--data-dir", default=None, help="a folder holding MNIST/raw/ (else the data layer finds MNIST)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None, help="per rank (default: the profile's)")
-    p.add_argument("--global-batch", type=int, default=None, help="fix the global batch instead (per rank = this / world size)")
+    p.add_argument("--global-batch", type=int, default=None,
+                   help="fix the global batch instead (per rank = this / world size)")
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--n-train", type=int, default=None)
     p.add_argument("--n-test", type=int, default=None)
     p.add_argument("--snapshot-step", type=int, default=0, help="rank 0 saves the weights after this many steps")
-    p.add_argument("--fail-once-at-step", type=int, default=0, help="rank 1 exits at this global step, first attempt only")
+    p.add_argument("--fail-once-at-step", type=int, default=0,
+                   help="rank 1 exits at this global step, first attempt only")
     p.add_argument("--threads", type=int, default=1, help="torch threads per rank on CPUs")
     p.add_argument("--timeout-s", type=int, default=300, help="a collective waiting longer than this fails")
     p.add_argument("--no-resume", action="store_true", help="ignore checkpoints in --output-dir")
@@ -109,10 +113,12 @@ def train(args, cfg, rank, world, local_rank, attempt, backend, device, out) -> 
     # Data through the course's data layer: rank 0 fetches (and verifies) MNIST, the others wait,
     # then find it in the cache. Two ranks downloading into one folder would corrupt it.
     if rank == 0:
-        info = get_dataset("mnist", data_dir=args.data_dir, data_source=args.data_source, seed=args.seed, progress=False)
+        info = get_dataset("mnist", data_dir=args.data_dir, data_source=args.data_source, seed=args.seed,
+                           progress=False)
     dist.barrier()
     if rank != 0:
-        info = get_dataset("mnist", data_dir=args.data_dir, data_source=args.data_source, seed=args.seed, progress=False)
+        info = get_dataset("mnist", data_dir=args.data_dir, data_source=args.data_source, seed=args.seed,
+                           progress=False)
     train_ds, test_ds = cud.mnist_subsets(info.root, cfg["n_train"], cfg["n_test"], args.seed)
     log(rank, f"MNIST: {info.source}{' (SYNTHETIC stand-in)' if info.synthetic else ''}, {len(train_ds)} training "
               f"and {len(test_ds)} test digits | {world} ranks, backend {backend}, attempt {attempt}")

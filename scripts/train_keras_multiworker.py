@@ -134,7 +134,8 @@ def mirrored(args) -> dict:
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     record = _StepLosses()
     t0 = time.perf_counter()
-    model.fit(dataset(x, y, args.global_batch, args.steps), epochs=1, verbose=0, shuffle=False, callbacks=[record.callback])
+    model.fit(dataset(x, y, args.global_batch, args.steps), epochs=1, verbose=0, shuffle=False,
+              callbacks=[record.callback])
     dist = record.losses()
     return {"mode": "mirrored", "replicas": int(strategy.num_replicas_in_sync),
             "devices": list(strategy.extended.worker_devices), "global_batch": args.global_batch,

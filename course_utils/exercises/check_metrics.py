@@ -42,7 +42,8 @@ def binary_metrics(fn) -> int:
         expected = _expected(*counts)
         if skm is not None and case.startswith(("case 1", "case 2")):
             y, p = _labels(*(int(v) for v in counts))
-            ref = {"sensitivity": skm.recall_score(y, p, zero_division=0), "precision": skm.precision_score(y, p, zero_division=0),
+            ref = {"sensitivity": skm.recall_score(y, p, zero_division=0),
+                   "precision": skm.precision_score(y, p, zero_division=0),
                    "f1": skm.f1_score(y, p, zero_division=0), "mcc": skm.matthews_corrcoef(y, p)}
             assert all(abs(ref[k] - expected[k]) < 1e-12 for k in ref), (ref, expected)
         got = call(case, fn, *counts)
@@ -55,7 +56,8 @@ def binary_metrics(fn) -> int:
         swaps = {"sensitivity": {"that is the specificity, TN / (TN + FP)": expected["specificity"],
                                  "that is the precision, TP / (TP + FP)": expected["precision"]},
                  "specificity": {"that is the sensitivity, TP / (TP + FN)": expected["sensitivity"],
-                                 "that is TN / (TN + FN), the negative predictive value": tn / (tn + fn_) if tn + fn_ else 0.0},
+                                 "that is TN / (TN + FN), the negative predictive value":
+                                 tn / (tn + fn_) if tn + fn_ else 0.0},
                  "precision": {"that is the sensitivity, TP / (TP + FN)": expected["sensitivity"]},
                  "f1": {"F1 is the HARMONIC mean 2PR / (P + R), not the arithmetic mean":
                         (expected["precision"] + expected["sensitivity"]) / 2},

@@ -322,7 +322,8 @@ def batchnorm_forward(fn) -> int:
             variants = {"it uses the unbiased variance (divide by m, not m - 1, in the batch statistics)":
                         g * (x - mean) / np.sqrt(var * m / (m - 1) + eps) + bb,
                         "the statistics are per example, not per channel over (N, H, W)":
-                        g * (x - x.mean(axis=(1, 2, 3), keepdims=True)) / np.sqrt(x.var(axis=(1, 2, 3), keepdims=True) + eps) + bb,
+                        g * (x - x.mean(axis=(1, 2, 3), keepdims=True))
+                        / np.sqrt(x.var(axis=(1, 2, 3), keepdims=True) + eps) + bb,
                         "gamma and beta are not applied": (x - mean) / np.sqrt(var + eps),
                         "eps is missing: divide by sqrt(variance + eps)": g * (x - mean) / np.sqrt(var) + bb}
         got = call(case, fn, x.copy(), gamma.copy(), beta.copy(), eps=eps)
@@ -343,7 +344,8 @@ def conv_params(fn) -> int:
         got = call(case, fn, cin, cout, k, bias=bias)
         check_number(case, got, expected, name="parameters", integer=True,
                      variants={"the biases (one per output channel) are missing": cout * cin * k * k,
-                               "each kernel spans all input channels: multiply by in_channels": cout * k * k + (cout if bias else 0),
+                               "each kernel spans all input channels: multiply by in_channels":
+                               cout * k * k + (cout if bias else 0),
                                "bias=False means no bias parameters": cout * cin * k * k + cout})
     return len(cases)
 

@@ -20,7 +20,8 @@ def mirror_status() -> list[dict]:
             (Path(mi) / f.mirror_path).exists() or (Path(mi) / f.name).exists() for f in m.files)]
         in_root = [display_path(r / ln) for r in data_roots() for ln in m.local_names if (r / ln).is_dir()]
         rows.append({"name": name, "kind": m.kind, "access": m.access, "cached": in_cache,
-                     "mirror": display_path(in_mirror[0]) if in_mirror else "", "data_root": in_root[0] if in_root else ""})
+                     "mirror": display_path(in_mirror[0]) if in_mirror else "",
+                     "data_root": in_root[0] if in_root else ""})
     return rows
 
 

@@ -204,8 +204,8 @@ def run_notebooks(notebooks: list[str] | None = None, profile: str = "auto", dat
                 doc = {**row["metrics_doc"]}
                 doc["timings"] = {**(doc.get("timings") or {}), "runner_wall_s": row["wall_s"]}
                 store_metrics(doc)
-        print(f"    {row['status']} in {row['wall_s']:.1f} s" + (f"\n    {row['error'][-600:]}" if row["error"] else ""),
-              flush=True)
+        print(f"    {row['status']} in {row['wall_s']:.1f} s"
+              + (f"\n    {row['error'][-600:]}" if row["error"] else ""), flush=True)
         rows.append(row)
     if tiny:  # the kernels are gone: leave the caller's environment as it was
         os.environ.pop("COURSE_TINY", None) if previous_tiny is None else os.environ.update(COURSE_TINY=previous_tiny)

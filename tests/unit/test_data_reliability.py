@@ -386,7 +386,7 @@ def test_two_concurrent_fetches_both_succeed_and_the_second_uses_the_first_copy(
             if p.poll() is None:
                 p.kill()
                 p.wait(timeout=10)
-    for p, (out, err) in zip(procs, outs):
+    for p, (_out, err) in zip(procs, outs):
         assert p.returncode == 0, err[-2000:]
     results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
     assert sorted(r["extracted"] for r in results) == [0, 1]  # the second waited, then used the first's copy

@@ -39,14 +39,16 @@ def l2_no_loops(X_test, X_train):
     "01.majority_vote": [
         """import numpy as np
 def majority_vote(neighbour_labels):
-    return np.array([max(set(r.tolist()), key=r.tolist().count) for r in neighbour_labels])  # set order decides ties""",
+    return np.array([max(set(r.tolist()), key=r.tolist().count) for r in neighbour_labels])"""
+        "  # set order decides ties",
         """import numpy as np
 def majority_vote(neighbour_labels):
     return np.asarray(neighbour_labels)[:, 0]          # the nearest neighbour's label""",
     ],
     "02.linear_scores": [
         "def linear_scores(X, W, b):\n    return X @ W.T",
-        "def linear_scores(X, W, b):\n    return (W @ X.T).T + b if X.ndim == 2 and X.shape[0] == W.shape[0] else W @ X + b",
+        "def linear_scores(X, W, b):\n"
+        "    return (W @ X.T).T + b if X.ndim == 2 and X.shape[0] == W.shape[0] else W @ X + b",
     ],
     "02.add_bias_column": [
         "import numpy as np\ndef add_bias_column(X):\n    return np.hstack([np.ones((len(X), 1)), X])",
@@ -126,7 +128,8 @@ def max_pool_forward(x, size=2, stride=2):
     return out""",
         """def max_pool_forward(x, size=2, stride=2):
     N, C, H, W = x.shape
-    return x[:, :, :H // size * size, :W // size * size].reshape(N, C, H // size, size, W // size, size).max(axis=(3, 5))""",
+    return x[:, :, :H // size * size, :W // size * size].reshape(N, C, H // size, size, W // size, size)"""
+        ".max(axis=(3, 5))",
     ],
     "04.batchnorm_forward": [
         """import numpy as np
@@ -139,8 +142,10 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5):
     return gamma.reshape(1, -1, 1, 1) * (x - m) / s + beta.reshape(1, -1, 1, 1)      # eps forgotten""",
     ],
     "05.conv_params": [
-        "def conv_params(in_channels, out_channels, kernel_size, bias=True):\n    return out_channels * kernel_size ** 2 + out_channels",
-        "def conv_params(in_channels, out_channels, kernel_size, bias=True):\n    return in_channels * out_channels * kernel_size ** 2 + out_channels",
+        "def conv_params(in_channels, out_channels, kernel_size, bias=True):\n"
+        "    return out_channels * kernel_size ** 2 + out_channels",
+        "def conv_params(in_channels, out_channels, kernel_size, bias=True):\n"
+        "    return in_channels * out_channels * kernel_size ** 2 + out_channels",
     ],
     "05.receptive_field": [
         "def receptive_field(layers):\n    return 1 + sum(k - 1 for k, s in layers)",
@@ -187,23 +192,30 @@ def confusion_counts(y_true, y_pred):
     return tuple(int(v) for v in confusion_matrix(y_true, y_pred, labels=[0, 1]).ravel())   # (tn, fp, fn, tp)""",
     ],
     "08.balanced_accuracy": [
-        "import numpy as np\ndef balanced_accuracy(y_true, y_pred):\n    return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))",
+        "import numpy as np\ndef balanced_accuracy(y_true, y_pred):\n"
+        "    return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))",
         """import numpy as np
 def balanced_accuracy(y_true, y_pred):
     t, p = np.asarray(y_true), np.asarray(y_pred)
     return float(np.mean([np.mean(t[p == c] == c) for c in np.unique(p)]))     # per predicted class""",
     ],
     "08.class_weights": [
-        "import numpy as np\ndef class_weights(y):\n    c, n = np.unique(y, return_counts=True)\n    return {int(k): 1 / v for k, v in zip(c, n)}",
-        "import numpy as np\ndef class_weights(y):\n    c, n = np.unique(y, return_counts=True)\n    return {int(k): len(y) / v for k, v in zip(c, n)}",
+        "import numpy as np\ndef class_weights(y):\n    c, n = np.unique(y, return_counts=True)\n"
+        "    return {int(k): 1 / v for k, v in zip(c, n)}",
+        "import numpy as np\ndef class_weights(y):\n    c, n = np.unique(y, return_counts=True)\n"
+        "    return {int(k): len(y) / v for k, v in zip(c, n)}",
     ],
     "09.flatten_length": [
-        "def flatten_length(image_size):\n    s = image_size\n    for _ in range(4):\n        s = s // 2\n    return s * s * 128",
-        "def flatten_length(image_size):\n    s = image_size\n    for _ in range(4):\n        s = (s - 2) / 2\n    return int(s * s * 128)",
+        "def flatten_length(image_size):\n    s = image_size\n    for _ in range(4):\n        s = s // 2\n"
+        "    return s * s * 128",
+        "def flatten_length(image_size):\n    s = image_size\n    for _ in range(4):\n        s = (s - 2) / 2\n"
+        "    return int(s * s * 128)",
     ],
     "10.feature_head": [
-        "import numpy as np\ndef feature_head(feature_maps, w, b):\n    return 1 / (1 + np.exp(-(feature_maps.mean(axis=(1, 2)) @ w)))",
-        "import numpy as np\ndef feature_head(feature_maps, w, b):\n    return 1 / (1 + np.exp(-(feature_maps.max(axis=(1, 2)) @ w + b)))",
+        "import numpy as np\ndef feature_head(feature_maps, w, b):\n"
+        "    return 1 / (1 + np.exp(-(feature_maps.mean(axis=(1, 2)) @ w)))",
+        "import numpy as np\ndef feature_head(feature_maps, w, b):\n"
+        "    return 1 / (1 + np.exp(-(feature_maps.max(axis=(1, 2)) @ w + b)))",
     ],
     "11.layers_to_unfreeze": [
         "def layers_to_unfreeze(layer_names, block):\n    return [n for n in layer_names if n.startswith(block)]",
@@ -216,7 +228,8 @@ def balanced_accuracy(y_true, y_pred):
     ],
     "12.cam_from_maps": [
         "def cam_from_maps(feature_maps, weights):\n    return feature_maps.mean(axis=2)",
-        "import numpy as np\ndef cam_from_maps(feature_maps, weights):\n    return np.tensordot(weights, feature_maps.T, axes=1)",
+        "import numpy as np\ndef cam_from_maps(feature_maps, weights):\n"
+        "    return np.tensordot(weights, feature_maps.T, axes=1)",
     ],
     "12.normalize_cam": [
         "import numpy as np\ndef normalize_cam(heatmap):\n    h = np.maximum(heatmap, 0)\n    return h / h.max()",
@@ -253,7 +266,8 @@ def conv_forward_naive(x, w, b, stride=1, pad=0):
             patch = xp[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
             out[:, :, i, j] = np.einsum('nchw,fchw->nf', patch, w) + b
     return out""",
-    "06.accuracy": "def accuracy(logits, targets):\n    return float((logits.max(dim=1).indices == targets).sum()) / len(targets)",
+    "06.accuracy": "def accuracy(logits, targets):\n"
+                   "    return float((logits.max(dim=1).indices == targets).sum()) / len(targets)",
     "07.binary_metrics": """import math
 def binary_metrics(tp, fp, fn, tn):
     tp, fp, fn, tn = map(int, (tp, fp, fn, tn))
@@ -261,7 +275,8 @@ def binary_metrics(tp, fp, fn, tn):
     se, sp, pr = r(tp, tp + fn), r(tn, tn + fp), r(tp, tp + fp)
     return dict(sensitivity=se, specificity=sp, precision=pr, f1=r(2 * tp, 2 * tp + fp + fn),
                 mcc=r(tp * tn - fp * fn, math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))))""",
-    "09.flatten_length": "def flatten_length(image_size):\n    s = image_size\n    for _ in range(4):\n        s = (s - 2) // 2\n    return 128 * s * s",
+    "09.flatten_length": "def flatten_length(image_size):\n    s = image_size\n    for _ in range(4):\n"
+                         "        s = (s - 2) // 2\n    return 128 * s * s",
 }
 
 
@@ -452,7 +467,8 @@ def test_grade_a_generated_notebook(tmp_path):
     path.write_text(json.dumps(nb))
     results = {r.exercise: r for r in grade(path)}
     assert results["09.flatten_length"].status == "right"
-    nb01 = _notebook([WRONG["01.l2_no_loops"][1], "def majority_vote(neighbour_labels):\n    raise NotImplementedError"])
+    nb01 = _notebook([WRONG["01.l2_no_loops"][1],
+                      "def majority_vote(neighbour_labels):\n    raise NotImplementedError"])
     path01 = tmp_path / "01_knn_cifar10.ipynb"
     path01.write_text(json.dumps(nb01))
     out = _cli("grade", str(path01), "--json")

@@ -134,7 +134,8 @@ def test_parameters_cell_and_single_setup_call(stem):
 def test_template_follows_the_contract():
     text = (ROOT / "templates" / "NN_topic.py").read_text()
     for needle in ('tags=["parameters"]', 'profile = "auto"', 'data_source = "auto"', "data_dir = None",
-                   'output_dir = "outputs"', "seed = 42", "tiny = False", "tiny=tiny", "setup_notebook(", "run.save_metrics(",
+                   'output_dir = "outputs"', "seed = 42", "tiny = False", "tiny=tiny", "setup_notebook(",
+                   "run.save_metrics(",
                    "You will be able to", "colab-badge.svg"):
         assert needle in text, needle
 
