@@ -257,13 +257,14 @@ def test_gradcam_works_through_a_nested_base_where_the_naive_recipe_fails(no_wei
 
 def test_normalize_maps_and_labelled_class_maps(gap_model):
     from course_utils import cam
+    from course_utils.keras_ import cam as keras_cam
 
     x = np.random.default_rng(2).uniform(0, 1, (4, 32, 32, 3)).astype("float32")
-    dog, _ = cam.class_activation_maps(gap_model, x, target=[1, 1, 1, 1], relu=False)
-    cat, _ = cam.class_activation_maps(gap_model, x, target=[0, 0, 0, 0], relu=False)
+    dog, _ = keras_cam.class_activation_maps(gap_model, x, target=[1, 1, 1, 1], relu=False)
+    cat, _ = keras_cam.class_activation_maps(gap_model, x, target=[0, 0, 0, 0], relu=False)
     assert np.allclose(dog + cat, 1.0, atol=1e-5)               # the cat map is the dog map, sign flipped
-    gc_dog, _ = cam.grad_cam(gap_model, x, "last_conv", target=[1, 1, 1, 1])
-    assert np.allclose(gc_dog, cam.class_activation_maps(gap_model, x, relu=True, target=[1, 1, 1, 1])[0], atol=1e-4)
+    gc_dog, _ = keras_cam.grad_cam(gap_model, x, "last_conv", target=[1, 1, 1, 1])
+    assert np.allclose(gc_dog, keras_cam.class_activation_maps(gap_model, x, relu=True, target=[1, 1, 1, 1])[0], atol=1e-4)
     m = np.array([[[-1.0, 0.0], [1.0, 3.0]]])
     assert np.allclose(cam.normalize_maps(m), [[[0, 0], [1 / 3, 1]]])
     assert np.allclose(cam.normalize_maps(m, relu=False), [[[0, 0.25], [0.5, 1]]])
