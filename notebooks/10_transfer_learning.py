@@ -26,6 +26,7 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
+
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass
@@ -36,6 +37,7 @@ data_source = "auto"      # "auto" | "real" | "synthetic"
 data_dir = None           # Part A: a Kaggle-style flat folder of cat.N.jpg / dog.N.jpg
 output_dir = "outputs"
 seed = 42
+tiny = False              # True: this profile's code paths, seconds of work (tests; see 00_setup)
 torch_data_dir = None     # Part B: train/<class> + val/<class>, or <class>/ folders
 run_keras = True
 run_torch = True
@@ -58,8 +60,15 @@ torch_batch_size = None
 # %%
 import course_utils  # import before TensorFlow: see 00_setup
 
-run = course_utils.setup_notebook("10_transfer_learning", profile=profile, data_source=data_source, data_dir=data_dir,
-                                  output_dir=output_dir, seed=seed, epochs=epochs, image_size=image_size, n_train=n_train, n_val=n_val, n_test=n_test, batch_size=batch_size, keras_backbone=keras_backbone, feature_epochs=feature_epochs, torch_image_size=torch_image_size, torch_max_per_class=torch_max_per_class, torch_epochs=torch_epochs, torch_backbone=torch_backbone, torch_dataset=torch_dataset, torch_batch_size=torch_batch_size)
+run = course_utils.setup_notebook("10_transfer_learning", profile=profile, data_source=data_source,
+                                  data_dir=data_dir, output_dir=output_dir, seed=seed, tiny=tiny, epochs=epochs,
+                                  image_size=image_size, n_train=n_train, n_val=n_val, n_test=n_test,
+                                  batch_size=batch_size, keras_backbone=keras_backbone,
+                                  feature_epochs=feature_epochs, torch_image_size=torch_image_size,
+                                  torch_max_per_class=torch_max_per_class, torch_epochs=torch_epochs,
+                                  torch_backbone=torch_backbone, torch_dataset=torch_dataset,
+                                  torch_batch_size=torch_batch_size, run_keras=run_keras, run_torch=run_torch,
+                                  torch_data_dir=torch_data_dir)
 cfg = run.cfg
 keras_metrics = {"keras_backbone": None, "keras_weights_source": None, "keras_features_val_acc": None, "keras_frozen_aug_val_acc": None}
 torch_metrics = {"torch_backbone": None, "torch_weights_source": None, "torch_features_val_acc": None, "chelsea_top1": None}
@@ -88,16 +97,30 @@ else:
     import pandas as pd
     import tensorflow as tf
 
-    from course_utils import catsdogs, keras_data, keras_train, keras_transfer, plots
+    from course_utils import plots
+    from course_utils.data.splits import load_split
+    from course_utils.keras_.data import make_dataset
+    from course_utils.keras_.train import fit
+    from course_utils.keras_.transfer import (
+        Backbone,
+        build_base,
+        count_trainable,
+        extract_features,
+        feature_classifier,
+        frozen_base_model,
+        keras_augmentation,
+        load_backbone,
+    )
     from course_utils.setup import artifacts
 
-    split = catsdogs.load_split(run, data_dir)
+    split, split_info = load_split(cfg.n_train, cfg.n_val, cfg.n_test, data_dir, run.data_source, seed)
+    run.record(split_info)
     print(split.summary())
     size, batch = cfg.image_size, cfg.batch_size
 
     def pipeline(name):
-        return keras_data.make_dataset(split.paths[name], split.labels[name], size, batch,
-                                       shuffle=name == "train", seed=seed, rescale=False)
+        return make_dataset(split.paths[name], split.labels[name], size, batch,
+                            shuffle=name == "train", seed=seed, rescale=False)
 
     train_ds, val_ds = pipeline("train"), pipeline("validation")
 
@@ -119,14 +142,18 @@ else:
 # %%
 # NBVAL_CHECK_OUTPUT
 if run_keras:
-    vgg_shape_only = keras_transfer.build_base("vgg16", 150, weights=None)  # architecture only, no download
+    vgg_shape_only = build_base("vgg16", 150, weights=None)  # architecture only, no download
     print(f"VGG16 base: 150x150x3 -> {tuple(vgg_shape_only.output.shape[1:])}, {vgg_shape_only.count_params():,} "
           f"parameters, {len(vgg_shape_only.layers)} layers ending in {vgg_shape_only.layers[-1].name}")
     del vgg_shape_only
 
 # %%
 if run_keras:
-    pretrained = keras_transfer.load_backbone(run, size, cfg.get("keras_backbone"))
+    pretrained, weights_tried = load_backbone(size, cfg.keras_backbone, tiny=run.tiny)
+    run.record(*weights_tried)
+    if pretrained.weights_source.startswith("random"):
+        run.stand_in(f"{pretrained.name} with random weights", f"{pretrained.name} with ImageNet weights",
+                     "no ImageNet weights could be had (cache, mirror or download)")
     keras_metrics["keras_backbone"] = pretrained.name
     keras_metrics["keras_weights_source"] = pretrained.weights_source
     print(f"{pretrained.model.name}: {pretrained.model.count_params():,} parameters; "
@@ -149,8 +176,8 @@ if run_keras:
 # %%
 if run_keras:
     with run.timer("keras_extract_features"):
-        features_train, labels_train = keras_transfer.extract_features(pretrained, train_ds)
-        features_val, labels_val = keras_transfer.extract_features(pretrained, val_ds)
+        features_train, labels_train = extract_features(pretrained, train_ds)
+        features_val, labels_val = extract_features(pretrained, val_ds)
     print(f"features: train {features_train.shape}, validation {features_val.shape}")
 
     def feature_ds(features, labels, shuffle):
@@ -160,11 +187,11 @@ if run_keras:
     def train_dense_head(features_tr, features_va):
         """The same head, optimizer and epochs on whatever features it is given."""
         keras.utils.set_random_seed(seed)
-        head = keras_transfer.feature_classifier(features_tr.shape[1:])
-        result = keras_train.fit(head, feature_ds(features_tr, labels_train, True),
-                                 feature_ds(features_va, labels_val, False), epochs=cfg.feature_epochs,
-                                 optimizer=keras.optimizers.RMSprop(learning_rate=1e-3),
-                                 loss="binary_crossentropy", patience=None, verbose=0)
+        head = feature_classifier(features_tr.shape[1:])
+        result = fit(head, feature_ds(features_tr, labels_train, True),
+                     feature_ds(features_va, labels_val, False), epochs=cfg.feature_epochs,
+                     optimizer=keras.optimizers.RMSprop(learning_rate=1e-3),
+                     loss="binary_crossentropy", patience=None, verbose=0)
         return result.history
 
     with run.timer("keras_train_features"):
@@ -182,11 +209,11 @@ if run_keras:
 
 # %%
 if run_keras:
-    random_base = keras_transfer.Backbone(pretrained.name, keras_transfer.build_base(pretrained.name, size, weights=None),
-                                          "random", None, pretrained.preprocess)
+    random_base = Backbone(pretrained.name, build_base(pretrained.name, size, weights=None),
+                           "random", None, pretrained.preprocess)
     with run.timer("keras_random_features"):
-        random_history = train_dense_head(keras_transfer.extract_features(random_base, train_ds)[0],
-                                          keras_transfer.extract_features(random_base, val_ds)[0])
+        random_history = train_dense_head(extract_features(random_base, train_ds)[0],
+                                          extract_features(random_base, val_ds)[0])
     keras_metrics["keras_random_features_val_acc"] = random_history["val_accuracy"][-1]
     print(f"validation accuracy of the dense head: ImageNet weights {keras_metrics['keras_features_val_acc']:.3f}, "
           f"random weights {keras_metrics['keras_random_features_val_acc']:.3f}")
@@ -210,11 +237,11 @@ if run_keras:
 
 # %%
 if run_keras:
-    model = keras_transfer.frozen_base_model(pretrained, keras_transfer.keras_augmentation(seed=seed))
+    model = frozen_base_model(pretrained, keras_augmentation(seed=seed))
     pretrained.model.trainable = True
-    tensors_before = keras_transfer.count_trainable(model)
+    tensors_before = count_trainable(model)
     pretrained.model.trainable = False
-    tensors_after = keras_transfer.count_trainable(model)
+    tensors_after = count_trainable(model)
     print(f"trainable weight tensors before freezing the base: {tensors_before[0]} ({tensors_before[1]:,} parameters)")
     print(f"trainable weight tensors after freezing the base:  {tensors_after[0]} ({tensors_after[1]:,} parameters)")
 
@@ -234,10 +261,10 @@ if run_keras:
     first_kernel = pretrained.model.weights[0].numpy().copy()
     best_path = run.path("keras_frozen_aug_best.keras")
     with run.timer("keras_train_frozen_aug"):
-        frozen_result = keras_train.fit(model, train_ds, val_ds, epochs=cfg.epochs,
-                                        optimizer=keras.optimizers.RMSprop(learning_rate=1e-3),
-                                        loss="binary_crossentropy", patience=None, checkpoint_path=best_path,
-                                        monitor="val_accuracy")
+        frozen_result = fit(model, train_ds, val_ds, epochs=cfg.epochs,
+                            optimizer=keras.optimizers.RMSprop(learning_rate=1e-3),
+                            loss="binary_crossentropy", patience=None, checkpoint_path=best_path,
+                            monitor="val_accuracy")
     base_unchanged = bool(np.array_equal(first_kernel, pretrained.model.weights[0].numpy()))
     print("the base's weights are unchanged (it really was frozen):", base_unchanged)
     history = frozen_result.history
@@ -308,12 +335,21 @@ if run_torch:
     import torch
     from torch import nn
 
-    from course_utils.torch_ import transfer
     from course_utils.plots import plot_history, show_images
     from course_utils.setup import artifacts
-    from course_utils.torch_.train import make_loader, select_device, train_model
+    from course_utils.torch_.data import denormalize, eval_transform, load_torch_splits, make_loader, train_transform
+    from course_utils.torch_.train import train_model
+    from course_utils.torch_.transfer import (
+        TORCHVISION_MODELS,
+        choose_backbone,
+        feature_loaders,
+        initialize_model,
+        install_head,
+        params_to_update,
+        top_k,
+    )
 
-    device = select_device(run.device)
+    device = run.device  # cuda, mps or cpu: chosen once by setup_notebook
     print("PyTorch device:", device)
 
 # %% [markdown]
@@ -339,9 +375,9 @@ if run_torch:
 # %%
 # NBVAL_CHECK_OUTPUT
 if run_torch:
-    for name in torch_transfer.TORCHVISION_MODELS:
-        m, input_size, params = torch_transfer.initialize_model(name, num_classes=5, feature_extract=True, use_pretrained=False)
-        names = [n for n, _ in torch_transfer.params_to_update(m)]
+    for name in TORCHVISION_MODELS:
+        m, input_size, params = initialize_model(name, num_classes=5, feature_extract=True, use_pretrained=False)
+        names = [n for n, _ in params_to_update(m)]
         total = sum(p.numel() for p in m.parameters())
         print(f"{name:14s} input {input_size}  total {total:>11,d}  to update {sum(p.numel() for p in params):>6,d}: "
               + ", ".join(names))
@@ -356,8 +392,8 @@ if run_torch:
 if run_torch:
     resnet_weights = run.get_weights("torchvision_resnet18")
     if resnet_weights.real:
-        m, _, params = torch_transfer.initialize_model("resnet18", num_classes=5, feature_extract=True, use_pretrained=True)
-        print("ResNet-18 with ImageNet weights; parameters to update:", [n for n, _ in torch_transfer.params_to_update(m)])
+        m, _, params = initialize_model("resnet18", num_classes=5, feature_extract=True, use_pretrained=True)
+        print("ResNet-18 with ImageNet weights; parameters to update:", [n for n, _ in params_to_update(m)])
     else:
         print("ResNet-18 ImageNet weights cannot be had on this machine:", resnet_weights.origin)
 
@@ -376,7 +412,11 @@ if run_torch:
 
 # %%
 if run_torch:
-    backbone = torch_transfer.choose_backbone(run, cfg.torch_backbone)
+    backbone, weights_tried = choose_backbone(cfg.torch_backbone, tiny=run.tiny)
+    run.record(*weights_tried)
+    if backbone.weights_source.startswith("random"):
+        run.stand_in(f"{backbone.name} with random weights", f"{backbone.name} with ImageNet weights",
+                     "its ImageNet weights could not be had (cache, mirror or download)")
     print(f"backbone {backbone.name}: {sum(p.numel() for p in backbone.model.parameters()):,d} parameters, "
           f"normalization mean {backbone.mean} std {backbone.std}")
 
@@ -390,11 +430,13 @@ if run_torch:
     from skimage import data as skdata
 
     chelsea = skdata.chelsea()
-    top5 = torch_transfer.top_k(backbone.model, chelsea, k=5, size=224, mean=backbone.mean, std=backbone.std)
+    top5 = top_k(backbone.model, chelsea, k=5, size=224, mean=backbone.mean, std=backbone.std)
     for idx, label, prob in top5:
         print(f"  {idx:4d} {label:24s} {prob:.3f}")
     chelsea_top1 = top5[0][0]
-    assert 281 <= chelsea_top1 <= 285, f"top-1 class {chelsea_top1} is not a cat: the weights did not load"
+    # (a tiny run's random stand-in weights cannot know a cat: the check applies to real weights)
+    assert backbone.weights_source.startswith("random") or 281 <= chelsea_top1 <= 285, \
+        f"top-1 class {chelsea_top1} is not a cat: the weights did not load"
     fig = show_images([chelsea], titles=[f"top-1: {top5[0][1]} ({top5[0][2]:.0%})"], size=3.5)
 
 # %% [markdown]
@@ -416,8 +458,10 @@ if run_torch:
 
 # %%
 if run_torch:
-    splits, torch_dataset_name = torch_transfer.load_torch_splits(run, cfg.torch_dataset, torch_data_dir,
-                                                                  cfg.torch_max_per_class, seed)
+    splits, torch_data_info = load_torch_splits(cfg.torch_dataset, torch_data_dir, cfg.torch_max_per_class, seed,
+                                                data_source=run.data_source, tiny=run.tiny)
+    run.record(torch_data_info)
+    torch_dataset_name = torch_data_info.name
     print(f"{splits.layout}: {len(splits.classes)} classes {splits.classes[:10]}; images per split {splits.counts()}; "
           f"{len(splits.bad)} bad files skipped")
 
@@ -430,9 +474,9 @@ if run_torch:
 
 # %%
 if run_torch:
-    aug = torch_transfer.train_transform(cfg.torch_image_size, backbone.mean, backbone.std)
+    aug = train_transform(cfg.torch_image_size, backbone.mean, backbone.std)
     raw = splits.dataset("train")[0]
-    fig = show_images([torch_transfer.denormalize(aug(raw[0]), backbone.mean, backbone.std) for _ in range(8)], ncols=8,
+    fig = show_images([denormalize(aug(raw[0]), backbone.mean, backbone.std) for _ in range(8)], ncols=8,
                       size=1.5, suptitle=f"augmented views of one '{splits.classes[raw[1]]}' training image")
 
 # %% [markdown]
@@ -458,8 +502,8 @@ if run_torch:
 # %%
 if run_torch:
     with run.timer("torch_features"):
-        feat_loaders, feat_dim = torch_transfer.feature_loaders(backbone, splits, cfg.torch_image_size, cfg.torch_batch_size,
-                                                    device, seed=seed)
+        feat_loaders, feat_dim = feature_loaders(backbone, splits, cfg.torch_image_size, cfg.torch_batch_size,
+                                                 device, seed=seed)
     print(f"{feat_dim} features per image, extracted in {run.timings['torch_features']:.0f} s; "
           f"batches: " + ", ".join(f"{k} {len(v)}" for k, v in feat_loaders.items()))
 
@@ -498,8 +542,8 @@ if run_torch:
 
     ckpt = torch.load(run.path("torch_features_head.pt"), map_location="cpu", weights_only=True)
     print("checkpoint:", {k: v for k, v in ckpt.items() if k not in ("model", "optimizer")})
-    torch_transfer.install_head(backbone.model, head)
-    val_images = make_loader(splits.dataset("val", torch_transfer.eval_transform(cfg.torch_image_size, backbone.mean,
+    install_head(backbone.model, head)
+    val_images = make_loader(splits.dataset("val", eval_transform(cfg.torch_image_size, backbone.mean,
                                                                       backbone.std)), cfg.torch_batch_size)
     _, end_to_end_acc = evaluate(backbone.model, val_images, device)
     print(f"end-to-end validation accuracy {end_to_end_acc:.3f} (features: {torch_best['val_accuracy']:.3f})")
@@ -557,16 +601,80 @@ rows = []
 if run_keras:
     rows.append({"part": "A · Keras", "backbone": keras_metrics["keras_backbone"],
                  "weights": str(keras_metrics["keras_weights_source"]).split(":")[0],
-                 "data": next((run.data[k].title for k in ("dogs_vs_cats", "cats_and_dogs_filtered") if k in run.data), "-"),
+                 "data": next((run.provenance[k].title for k in ("dogs_vs_cats", "cats_and_dogs_filtered") if k in run.provenance), "-"),
                  "feature-extraction val acc": keras_metrics["keras_features_val_acc"],
                  "frozen base + augmentation val acc": keras_metrics["keras_frozen_aug_val_acc"]})
 if run_torch:
     rows.append({"part": "B · PyTorch", "backbone": torch_metrics["torch_backbone"],
                  "weights": str(torch_metrics["torch_weights_source"]).split(":")[0],
-                 "data": run.data[torch_metrics["torch_dataset"]].title if torch_metrics.get("torch_dataset") else "-",
+                 "data": run.provenance[torch_metrics["torch_dataset"]].title if torch_metrics.get("torch_dataset") else "-",
                  "feature-extraction val acc": torch_metrics["torch_features_val_acc"],
                  "frozen base + augmentation val acc": None})
 pd.DataFrame(rows).set_index("part").round(3) if rows else "both parts were switched off"
+
+
+# %% [markdown]
+# ## Exercise: the feature-extraction head
+#
+# Both parts trained a small head on features the frozen base computed once. Write that head's forward
+# pass in NumPy for a binary task (Keras layout): global average pooling, one dense unit, a sigmoid. The
+# checker uses maps whose height, width and channels all differ, and logits of ±1200.
+
+# %%
+import numpy as np
+
+
+def feature_head(feature_maps, w, b):
+    """Probability of class 1 for each image, from the frozen base's feature maps.
+
+    feature_maps: (N, H, W, C); w: (C,) weights of the dense unit; b: its bias (a number).
+    Returns (N,) probabilities: sigmoid(mean over H and W of the maps, times w, plus b).
+    """
+    # Hints: .mean(axis=(1, 2)) pools each map; @ w gives one logit per image; the sigmoid
+    # 1 / (1 + exp(-z)) warns about overflow for large negative z, 0.5 * (1 + tanh(z / 2)) does not.
+    raise NotImplementedError("write feature_head")
+
+
+# %%
+from course_utils.exercises import use  # runs the checker; falls back to the reference if needed
+
+feature_head = use("10.feature_head", feature_head)
+print(feature_head(np.ones((2, 4, 4, 3)), np.array([0.5, -0.25, 0.0]), 0.1))
+
+# %% [markdown]
+# ## Questions
+#
+# Answer each in two or three sentences before you open the model answer.
+#
+# **1. Why are the features computed once and cached, instead of running the frozen base in every epoch?**
+#
+# <details><summary>Answer</summary>
+#
+# The base's weights do not change, so the same image always gives the same features. Computing them
+# once turns each epoch into training a tiny dense model on stored vectors, which is very fast. The
+# price: no data augmentation, since an augmented image would need a new pass through the base.
+#
+# </details>
+#
+# **2. Why must the images be preprocessed exactly as the base's original training images were?**
+#
+# <details><summary>Answer</summary>
+#
+# The pretrained filters expect inputs with the scale, channel order and mean/std normalisation of
+# ImageNet training. Other preprocessing shifts every activation, and the features no longer mean what
+# the weights were tuned for; accuracy drops without any error message.
+#
+# </details>
+#
+# **3. When would transfer learning from ImageNet help little?**
+#
+# <details><summary>Answer</summary>
+#
+# When the new images look nothing like photographs of everyday objects (X-rays, spectrograms,
+# microscopy) the high-level features fit poorly; the early, generic features (edges, textures) still
+# help, so one uses a lower layer or fine-tunes more of the network, given enough data.
+#
+# </details>
 
 
 # %% [markdown]
@@ -597,7 +705,7 @@ if run_torch:
                "bees: at least 0.90 validation accuracy" if torch_dataset_name == "hymenoptera" else
                "a linear head on ImageNet features reaches at least 0.90 validation accuracy",
                torch_metrics["torch_features_val_acc"] >= 0.90,
-               f"validation {torch_metrics['torch_features_val_acc']:.3f} on {run.data[torch_dataset_name].title}, "
+               f"validation {torch_metrics['torch_features_val_acc']:.3f} on {run.provenance[torch_dataset_name].title}, "
                f"{backbone.name}")
     run.lesson("weights_loaded", "the offline ImageNet weights really loaded: the cat photo's top-1 class is a cat",
                281 <= chelsea_top1 <= 285, f"top-1 class {chelsea_top1} ({top5[0][1]})")

@@ -27,6 +27,7 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
+
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass
@@ -37,6 +38,7 @@ data_source = "auto"      # "auto" | "real" | "synthetic"
 data_dir = None           # Part A: a Kaggle-style flat folder of cat.N.jpg / dog.N.jpg
 output_dir = "outputs"
 seed = 42
+tiny = False              # True: this profile's code paths, seconds of work (tests; see 00_setup)
 torch_data_dir = None     # Part B: train/<class> + val/<class>, or <class>/ folders
 run_keras = True
 run_torch = True
@@ -62,7 +64,14 @@ torch_batch_size = None
 import course_utils  # import before TensorFlow: see 00_setup
 
 run = course_utils.setup_notebook("11_fine_tuning", profile=profile, data_source=data_source, data_dir=data_dir,
-                                  output_dir=output_dir, seed=seed, epochs=epochs, image_size=image_size, n_train=n_train, n_val=n_val, n_test=n_test, batch_size=batch_size, keras_backbone=keras_backbone, head_epochs=head_epochs, finetune_lr=finetune_lr, torch_image_size=torch_image_size, torch_max_per_class=torch_max_per_class, torch_epochs=torch_epochs, torch_head_epochs=torch_head_epochs, torch_backbone=torch_backbone, torch_dataset=torch_dataset, torch_batch_size=torch_batch_size)
+                                  output_dir=output_dir, seed=seed, tiny=tiny, epochs=epochs, image_size=image_size,
+                                  n_train=n_train, n_val=n_val, n_test=n_test, batch_size=batch_size,
+                                  keras_backbone=keras_backbone, head_epochs=head_epochs, finetune_lr=finetune_lr,
+                                  torch_image_size=torch_image_size, torch_max_per_class=torch_max_per_class,
+                                  torch_epochs=torch_epochs, torch_head_epochs=torch_head_epochs,
+                                  torch_backbone=torch_backbone, torch_dataset=torch_dataset,
+                                  torch_batch_size=torch_batch_size, run_keras=run_keras, run_torch=run_torch,
+                                  torch_data_dir=torch_data_dir)
 cfg = run.cfg
 keras_metrics = {"keras_finetune_test_acc": None, "keras_control_test_acc": None, "keras_baseline_test_acc": None,
                  "keras_trainable_layers": None, "keras_baseline_source": None}
@@ -88,19 +97,33 @@ if not run_keras:
     print("Part A skipped (run_keras=False)")
 else:
     import keras
-    import numpy as np
     import pandas as pd
 
-    from course_utils import catsdogs, keras_data, keras_train, keras_transfer, plots
+    from course_utils import plots
+    from course_utils.data.splits import load_split
+    from course_utils.keras_.data import make_dataset
+    from course_utils.keras_.train import fit
+    from course_utils.keras_.transfer import (
+        BACKBONES,
+        backbone_name_of,
+        count_trainable,
+        find_base,
+        frozen_base_model,
+        keras_augmentation,
+        load_backbone,
+        tutorial_unfreeze,
+        unfreeze_from,
+    )
     from course_utils.setup import artifacts
 
-    split = catsdogs.load_split(run, data_dir)
+    split, split_info = load_split(cfg.n_train, cfg.n_val, cfg.n_test, data_dir, run.data_source, seed)
+    run.record(split_info)
     print(split.summary())
     size, batch = cfg.image_size, cfg.batch_size
 
     def pipeline(name):
-        return keras_data.make_dataset(split.paths[name], split.labels[name], size, batch,
-                                       shuffle=name == "train", seed=seed, rescale=False)
+        return make_dataset(split.paths[name], split.labels[name], size, batch,
+                            shuffle=name == "train", seed=seed, rescale=False)
 
     train_ds, val_ds, test_ds = pipeline("train"), pipeline("validation"), pipeline("test")
 
@@ -123,7 +146,7 @@ if run_keras:
         record = found[1]["metrics"]
         if record.get("image_size") != size:
             why_not, found = f"notebook 10's model takes {record.get('image_size')} px images, not {size}", None
-        elif cfg.get("keras_backbone") not in (None, record.get("backbone")):
+        elif cfg.keras_backbone not in (None, record.get("backbone")):
             why_not, found = f"notebook 10's model uses {record.get('backbone')}, not {cfg.keras_backbone}", None
     if found is not None:
         start_path = found[0]
@@ -132,14 +155,18 @@ if run_keras:
     else:
         print(f"10_keras_frozen_best not used ({why_not}): training a STAND-IN here, notebook 10's recipe "
               f"(frozen base + augmentation, {cfg.head_epochs} epochs, best validation epoch kept)")
-        pretrained = keras_transfer.load_backbone(run, size, cfg.get("keras_backbone"))
-        stand_in = keras_transfer.frozen_base_model(pretrained, keras_transfer.keras_augmentation(seed=seed))
+        pretrained, weights_tried = load_backbone(size, cfg.keras_backbone, tiny=run.tiny)
+        run.record(*weights_tried)
+        if pretrained.weights_source.startswith("random"):
+            run.stand_in(f"{pretrained.name} with random weights", f"{pretrained.name} with ImageNet weights",
+                         "no ImageNet weights could be had (cache, mirror or download)")
+        stand_in = frozen_base_model(pretrained, keras_augmentation(seed=seed))
         start_path = run.path("keras_frozen_best_stand_in.keras")
         with run.timer("keras_train_head"):
-            stand_in_result = keras_train.fit(stand_in, train_ds, val_ds, epochs=cfg.head_epochs,
-                                              optimizer=keras.optimizers.RMSprop(learning_rate=1e-3),
-                                              loss="binary_crossentropy", patience=None,
-                                              checkpoint_path=start_path, monitor="val_accuracy")
+            stand_in_result = fit(stand_in, train_ds, val_ds, epochs=cfg.head_epochs,
+                                  optimizer=keras.optimizers.RMSprop(learning_rate=1e-3),
+                                  loss="binary_crossentropy", patience=None,
+                                  checkpoint_path=start_path, monitor="val_accuracy")
         keras_metrics["keras_baseline_source"] = (f"stand-in trained here ({cfg.head_epochs} epochs, best at epoch "
                                                   f"{stand_in_result.best_epoch})")
 
@@ -168,9 +195,9 @@ if run_keras:
 if run_keras:
     control = load_start()
     with run.timer("keras_control"):
-        control_result = keras_train.fit(control, train_ds, val_ds, epochs=cfg.epochs,
-                                         optimizer=keras.optimizers.RMSprop(learning_rate=1e-3),
-                                         loss="binary_crossentropy", patience=None)
+        control_result = fit(control, train_ds, val_ds, epochs=cfg.epochs,
+                             optimizer=keras.optimizers.RMSprop(learning_rate=1e-3),
+                             loss="binary_crossentropy", patience=None)
     keras_metrics["keras_control_test_acc"] = test_accuracy(control)
     print(f"control (head only, {cfg.epochs} more epochs): test accuracy {keras_metrics['keras_control_test_acc']:.3f}")
     del control
@@ -196,12 +223,12 @@ if run_keras:
 # %%
 if run_keras:
     model = load_start()
-    base = keras_transfer.find_base(model)
-    backbone_name = keras_transfer.backbone_name_of(base)
-    start_layer = keras_transfer.BACKBONES[backbone_name]["start_layer"]
-    tutorial_trainable = keras_transfer.tutorial_unfreeze(base, start_layer)
+    base = find_base(model)
+    backbone_name = backbone_name_of(base)
+    start_layer = BACKBONES[backbone_name]["start_layer"]
+    tutorial_trainable = tutorial_unfreeze(base, start_layer)
     print("the tutorial's loop leaves trainable:", tutorial_trainable)
-    block_trainable = keras_transfer.unfreeze_from(base, start_layer)
+    block_trainable = unfreeze_from(base, start_layer)
     print(f"unfreeze_from({start_layer!r}) makes trainable: {block_trainable}")
     keras_metrics["keras_trainable_layers"] = len(block_trainable)
     keras_metrics["keras_trainable_layers_tutorial_bug"] = len(tutorial_trainable)
@@ -210,7 +237,7 @@ if run_keras:
 
 # %% [markdown]
 # The fix is the book's own `set_trainable` flag: once the loop meets the start layer, every layer
-# after it is trainable too (`keras_transfer.unfreeze_from`). With MobileNet, the unfrozen block
+# after it is trainable too (`unfreeze_from` in `course_utils.keras_.transfer`). With MobileNet, the unfrozen block
 # contains BatchNorm layers. The model calls the base with `training=False`, so they keep using
 # their ImageNet statistics even while their scale and offset are trained — updating those
 # statistics from a few small batches would shift every feature at once (the Keras fine-tuning
@@ -225,11 +252,11 @@ if run_keras:
 
 # %%
 if run_keras:
-    print("trainable weight tensors now:", keras_transfer.count_trainable(model)[0])
+    print("trainable weight tensors now:", count_trainable(model)[0])
     with run.timer("keras_fine_tune"):
-        finetune_result = keras_train.fit(model, train_ds, val_ds, epochs=cfg.epochs,
-                                          optimizer=keras.optimizers.RMSprop(learning_rate=cfg.finetune_lr),
-                                          loss="binary_crossentropy", patience=None)
+        finetune_result = fit(model, train_ds, val_ds, epochs=cfg.epochs,
+                              optimizer=keras.optimizers.RMSprop(learning_rate=cfg.finetune_lr),
+                              loss="binary_crossentropy", patience=None)
     keras_metrics["keras_finetune_test_acc"] = test_accuracy(model)
     fig = plots.plot_history(finetune_result.history, title=f"fine-tuning the top of {backbone_name}")
     keras_finetuned = artifacts.save_artifact(
@@ -274,18 +301,31 @@ if run_torch:
     import torch
     from torch import nn
 
-    from course_utils.torch_ import transfer
     from course_utils.plots import plot_confusion_matrix, plot_history
     from course_utils.setup import artifacts
-    from course_utils.torch_.train import make_loader, predict, select_device
+    from course_utils.torch_.data import eval_transform, load_torch_splits, make_loader
+    from course_utils.torch_.train import predict
+    from course_utils.torch_.transfer import (
+        choose_backbone,
+        discriminative_param_groups,
+        fine_tune_last_stage,
+        install_head,
+        train_feature_head,
+        unfreeze_last_stage,
+    )
 
-    device = select_device(run.device)
-    backbone = torch_transfer.choose_backbone(run, cfg.torch_backbone)
-    splits, torch_dataset_name = torch_transfer.load_torch_splits(run, cfg.torch_dataset, torch_data_dir,
-                                                                  cfg.torch_max_per_class, seed)
-    print(f"{backbone.name} on {run.data[torch_dataset_name].title}: {splits.counts()} images, "
+    device = run.device  # cuda, mps or cpu: chosen once by setup_notebook
+    backbone, weights_tried = choose_backbone(cfg.torch_backbone, tiny=run.tiny)
+    splits, torch_data_info = load_torch_splits(cfg.torch_dataset, torch_data_dir, cfg.torch_max_per_class, seed,
+                                                data_source=run.data_source, tiny=run.tiny)
+    run.record(*weights_tried, torch_data_info)
+    if backbone.weights_source.startswith("random"):
+        run.stand_in(f"{backbone.name} with random weights", f"{backbone.name} with ImageNet weights",
+                     "its ImageNet weights could not be had (cache, mirror or download)")
+    torch_dataset_name = torch_data_info.name
+    print(f"{backbone.name} on {run.provenance[torch_dataset_name].title}: {splits.counts()} images, "
           f"{len(splits.bad)} bad files skipped")
-    test_loader = make_loader(splits.dataset("test", torch_transfer.eval_transform(
+    test_loader = make_loader(splits.dataset("test", eval_transform(
         cfg.torch_image_size, backbone.mean, backbone.std)), cfg.torch_batch_size)
 
     def torch_test_accuracy(model):
@@ -311,7 +351,7 @@ if run_torch:
         checkpoint = torch.load(found[0], map_location="cpu", weights_only=True)
         head = nn.Linear(checkpoint["model"]["weight"].shape[1], len(splits.classes))
         head.load_state_dict(checkpoint["model"])
-        torch_transfer.install_head(backbone.model, head)
+        install_head(backbone.model, head)
         torch_metrics["torch_baseline_source"] = artifacts.describe(found[1], ["best_val_accuracy", "best_epoch"])
         features_val_acc = float(found[1]["metrics"]["best_val_accuracy"])
         print("Starting from", torch_metrics["torch_baseline_source"])
@@ -320,7 +360,7 @@ if run_torch:
               else f"it was made for {mismatch}, this run needs {({k: wanted[k] for k in mismatch})}")
               + f"): training a STAND-IN head here ({cfg.torch_head_epochs} epochs on cached features)")
         with run.timer("torch_feature_head"):
-            _, features_best, _ = torch_transfer.train_feature_head(
+            _, features_best, _ = train_feature_head(
                 backbone, splits, cfg.torch_image_size, cfg.torch_batch_size, cfg.torch_head_epochs, device, seed=seed,
                 verbose=False)
         torch_metrics["torch_baseline_source"] = f"stand-in trained here ({cfg.torch_head_epochs} epochs)"
@@ -345,8 +385,8 @@ if run_torch:
 
 # %%
 if run_torch:
-    names = torch_transfer.unfreeze_last_stage(backbone.model)
-    groups = torch_transfer.discriminative_param_groups(backbone.model, base_lr=1e-4, head_mult=10)
+    names = unfreeze_last_stage(backbone.model)
+    groups = discriminative_param_groups(backbone.model, base_lr=1e-4, head_mult=10)
     n_train_params = sum(p.numel() for p in backbone.model.parameters() if p.requires_grad)
     n_all = sum(p.numel() for p in backbone.model.parameters())
     print(f"unfrozen: {', '.join(names)} -> {n_train_params:,d} of {n_all:,d} parameters train "
@@ -367,11 +407,11 @@ if run_torch:
 # %%
 if run_torch:
     with run.timer("torch_control"):
-        control_model, control_history, control_best, _ = torch_transfer.fine_tune_last_stage(
+        control_model, control_history, control_best, _ = fine_tune_last_stage(
             copy.deepcopy(start), splits, cfg.torch_image_size, cfg.torch_batch_size, cfg.torch_epochs, device,
             base_lr=1e-4, head_mult=10, seed=seed, unfreeze=False)
     with run.timer("torch_finetune"):
-        model, finetune_history, finetune_best, _ = torch_transfer.fine_tune_last_stage(
+        model, finetune_history, finetune_best, _ = fine_tune_last_stage(
             backbone, splits, cfg.torch_image_size, cfg.torch_batch_size, cfg.torch_epochs, device, base_lr=1e-4,
             head_mult=10, seed=seed, checkpoint_path=run.path("torch_finetuned.pt"))
     fig = plot_history(finetune_history, title=f"Part B: fine-tuning the last stage of {backbone.name}")
@@ -450,6 +490,67 @@ if run_torch:
                  "control (test acc)": torch_metrics["torch_control_test_acc"],
                  "fine-tuned (test acc)": torch_metrics["torch_finetune_test_acc"]})
 pd.DataFrame(rows).set_index("part").round(3) if rows else "both parts were switched off"
+
+
+# %% [markdown]
+# ## Exercise: which layers to unfreeze
+#
+# Section A.2 showed the tutorial loop that unfreezes one layer instead of a block. Write the selection
+# without a model: from the layer names of a base, in order, and a block name, the names to make
+# trainable. The checker uses VGG16's names and a network with twelve blocks (where `block1` must not
+# match `block10_conv`), and wants a `ValueError` for a block that does not exist.
+
+# %%
+def layers_to_unfreeze(layer_names, block):
+    """The names, in order, from the first layer of `block` (a layer named `block` or starting with
+    `block + "_"`) to the last layer of the base. Raise ValueError if no layer belongs to `block`."""
+    # Hints: enumerate(layer_names); name.startswith(block + "_"); a list slice from that index on.
+    raise NotImplementedError("write layers_to_unfreeze")
+
+
+# %%
+from course_utils.exercises import use  # runs the checker; falls back to the reference if needed
+
+layers_to_unfreeze = use("11.layers_to_unfreeze", layers_to_unfreeze)
+print(layers_to_unfreeze(["block4_conv3", "block4_pool", "block5_conv1", "block5_conv2", "block5_conv3",
+                          "block5_pool"], "block5"))
+
+# %% [markdown]
+# ## Questions
+#
+# Answer each in two or three sentences before you open the model answer.
+#
+# **1. Why is the new head trained on the frozen base first, before any base layer is unfrozen?**
+#
+# <details><summary>Answer</summary>
+#
+# A new head starts from random weights, so its first gradients are large and meaningless. With the
+# base unfrozen, those gradients would flow into the pretrained layers and wreck the features before the
+# head had learned anything. Training the head first makes the later fine-tuning gradients small and
+# informative.
+#
+# </details>
+#
+# **2. Why unfreeze the top block rather than the first layers, and why with a small learning rate?**
+#
+# <details><summary>Answer</summary>
+#
+# The first layers compute generic features (edges, colours) that suit almost any image task; the
+# top block computes the most task-specific ones, which are the ones worth adapting. A small learning
+# rate adapts them gently; a large one would overwrite what ImageNet training put there, with little
+# data to relearn it.
+#
+# </details>
+#
+# **3. In Keras, why does changing `layer.trainable` have no effect until the model is compiled again?**
+#
+# <details><summary>Answer</summary>
+#
+# `compile` builds the training step with the list of trainable weights at that moment. Changing the
+# flag afterwards does not rebuild it, so the old set keeps being trained (or frozen) until you compile
+# again.
+#
+# </details>
 
 
 # %% [markdown]

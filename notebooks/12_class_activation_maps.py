@@ -27,6 +27,7 @@
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
 import sys
+
 if "google.colab" in sys.modules:
     # %pip install -q "course-utils[torch,tf] @ git+https://github.com/cnn-course/cnn-image-classification"
     pass
@@ -37,6 +38,7 @@ data_source = "auto"      # "auto" | "real" | "synthetic"
 data_dir = None           # Part A: a Kaggle-style flat folder of cat.N.jpg / dog.N.jpg
 output_dir = "outputs"
 seed = 42
+tiny = False              # True: this profile's code paths, seconds of work (tests; see 00_setup)
 torch_data_dir = None     # Part B: train/<class> + val/<class>, or <class>/ folders
 run_keras = True
 run_torch = True
@@ -61,8 +63,15 @@ torch_batch_size = None
 # %%
 import course_utils  # import before TensorFlow: see 00_setup
 
-run = course_utils.setup_notebook("12_class_activation_maps", profile=profile, data_source=data_source, data_dir=data_dir,
-                                  output_dir=output_dir, seed=seed, epochs=epochs, image_size=image_size, n_train=n_train, n_val=n_val, n_test=n_test, batch_size=batch_size, keras_backbone=keras_backbone, pointing_n=pointing_n, torch_image_size=torch_image_size, torch_max_per_class=torch_max_per_class, torch_head_epochs=torch_head_epochs, torch_backbone=torch_backbone, torch_dataset=torch_dataset, torch_batch_size=torch_batch_size)
+run = course_utils.setup_notebook("12_class_activation_maps", profile=profile, data_source=data_source,
+                                  data_dir=data_dir, output_dir=output_dir, seed=seed, tiny=tiny, epochs=epochs,
+                                  image_size=image_size, n_train=n_train, n_val=n_val, n_test=n_test,
+                                  batch_size=batch_size, keras_backbone=keras_backbone, pointing_dir=pointing_dir,
+                                  pointing_n=pointing_n, torch_image_size=torch_image_size,
+                                  torch_max_per_class=torch_max_per_class, torch_head_epochs=torch_head_epochs,
+                                  torch_backbone=torch_backbone, torch_dataset=torch_dataset,
+                                  torch_batch_size=torch_batch_size, run_keras=run_keras, run_torch=run_torch,
+                                  torch_data_dir=torch_data_dir)
 cfg = run.cfg
 keras_metrics = {"cam_shape": None, "gradcam_shape": None, "keras_cam_pointing_acc": None,
                  "keras_gradcam_pointing_acc": None}
@@ -83,10 +92,12 @@ torch_metrics = {"torch_gradcam_shape": None, "torch_gradcam_pointing_acc": None
 # %%
 import shutil
 
-from course_utils import catsdogs, pointing
+from course_utils import pointing
+from course_utils.data.splits import load_split
 
 if pointing_dir is None:
-    cats_dogs_split = catsdogs.load_split(run, data_dir)
+    cats_dogs_split, split_info = load_split(cfg.n_train, cfg.n_val, cfg.n_test, data_dir, run.data_source, seed)
+    run.record(split_info)
     pointing_folder = run.path(f"pointing_set_seed{seed}_n{cfg.pointing_n}")
     if (pointing_folder / ".made_by_course").exists():
         shutil.rmtree(pointing_folder)          # only a folder this notebook made itself
@@ -121,11 +132,19 @@ else:
     from PIL import Image
     from skimage import data as skdata
 
-    from course_utils import cam, keras_data, keras_train, keras_transfer, plots
-    from course_utils.architectures import cats_dogs_gap_cnn
+    from course_utils import plots
+    from course_utils.keras_ import cam
+    from course_utils.keras_.data import load_images, make_dataset
+    from course_utils.keras_.models import cats_dogs_gap_cnn
+    from course_utils.keras_.train import fit
+    from course_utils.keras_.transfer import frozen_base_model, keras_augmentation, load_backbone
     from course_utils.setup import artifacts
 
-    split = cats_dogs_split if pointing_dir is None else catsdogs.load_split(run, data_dir)
+    if pointing_dir is None:
+        split = cats_dogs_split
+    else:
+        split, split_info = load_split(cfg.n_train, cfg.n_val, cfg.n_test, data_dir, run.data_source, seed)
+        run.record(split_info)
     found = artifacts.find_artifact("09_gap_model", run.output_dir)
     if found is not None:
         gap_model = keras.models.load_model(found[0])
@@ -136,14 +155,13 @@ else:
               f"training a STAND-IN GAP model here for {cfg.epochs} epoch(s); it is far weaker than 09's, so "
               f"expect rough maps")
         gap_model = cats_dogs_gap_cnn(image_size=cfg.image_size)
-        gap_train = keras_data.make_dataset(split.paths["train"], split.labels["train"], cfg.image_size,
-                                            cfg.batch_size, shuffle=True, seed=seed,
-                                            augment=keras_transfer.keras_augmentation(seed=seed))
-        gap_val = keras_data.make_dataset(split.paths["validation"], split.labels["validation"], cfg.image_size,
-                                          cfg.batch_size)
+        gap_train = make_dataset(split.paths["train"], split.labels["train"], cfg.image_size,
+                                 cfg.batch_size, shuffle=True, seed=seed, augment=keras_augmentation(seed=seed))
+        gap_val = make_dataset(split.paths["validation"], split.labels["validation"], cfg.image_size,
+                               cfg.batch_size)
         with run.timer("keras_train_gap"):
-            keras_train.fit(gap_model, gap_train, gap_val, epochs=cfg.epochs, loss="binary_crossentropy", patience=None,
-                            optimizer=keras.optimizers.RMSprop(learning_rate=1e-3))
+            fit(gap_model, gap_train, gap_val, epochs=cfg.epochs, loss="binary_crossentropy", patience=None,
+                optimizer=keras.optimizers.RMSprop(learning_rate=1e-3))
         gap_source = f"STAND-IN trained here ({cfg.epochs} epochs)"
     gap_size = int(gap_model.input_shape[1])
     print(f"GAP model: {gap_size}x{gap_size} inputs, {gap_model.count_params():,} parameters")
@@ -162,7 +180,7 @@ if run_keras:
 
     def load_shown(size):
         """The nine images as a [0, 255] float batch of size x size pixels."""
-        test = keras_data.load_images(shown_paths, size).astype("float32")
+        test = load_images(shown_paths, size).astype("float32")
         chel = np.asarray(Image.fromarray(chelsea_photo).resize((size, size), Image.BILINEAR), dtype="float32")
         return np.concatenate([test, chel[None]])
 
@@ -238,13 +256,17 @@ if run_keras:
     else:
         print(f"11_keras_finetuned not found in {run.output_dir.name}/artifacts (run notebook 11 with the same "
               f"output_dir): training a STAND-IN here, a frozen-base model's head for {cfg.epochs} epoch(s)")
-        pretrained = keras_transfer.load_backbone(run, cfg.image_size, cfg.get("keras_backbone"))
-        finetuned = keras_transfer.frozen_base_model(pretrained, keras_transfer.keras_augmentation(seed=seed))
-        make_ds = lambda s: keras_data.make_dataset(split.paths[s], split.labels[s], cfg.image_size,  # noqa: E731
-                                                 cfg.batch_size, shuffle=s == "train", seed=seed, rescale=False)
+        pretrained, weights_tried = load_backbone(cfg.image_size, cfg.keras_backbone, tiny=run.tiny)
+        run.record(*weights_tried)
+        if pretrained.weights_source.startswith("random"):
+            run.stand_in(f"{pretrained.name} with random weights", f"{pretrained.name} with ImageNet weights",
+                         "no ImageNet weights could be had (cache, mirror or download)")
+        finetuned = frozen_base_model(pretrained, keras_augmentation(seed=seed))
+        make_ds = lambda s: make_dataset(split.paths[s], split.labels[s], cfg.image_size,  # noqa: E731
+                                         cfg.batch_size, shuffle=s == "train", seed=seed, rescale=False)
         with run.timer("keras_train_frozen_head"):
-            keras_train.fit(finetuned, make_ds("train"), make_ds("validation"), epochs=cfg.epochs, patience=None,
-                            loss="binary_crossentropy", optimizer=keras.optimizers.RMSprop(learning_rate=1e-3))
+            fit(finetuned, make_ds("train"), make_ds("validation"), epochs=cfg.epochs, patience=None,
+                loss="binary_crossentropy", optimizer=keras.optimizers.RMSprop(learning_rate=1e-3))
         finetuned_source = f"STAND-IN: a frozen-base model trained here ({cfg.epochs} epochs)"
     nested, conv_layer_name = cam.find_last_conv(finetuned)
     print(f"{finetuned_source}\nGrad-CAM layer: {conv_layer_name!r} inside the nested model {nested!r}")
@@ -306,7 +328,7 @@ if run_keras:
 # %%
 if run_keras:
     def pointing_batch(size):
-        return keras_data.load_images([it.path for it in pointing_items], size).astype("float32")
+        return load_images([it.path for it in pointing_items], size).astype("float32")
 
     labelled = np.array([{"cat": 0, "dog": 1}.get(it.label.lower().rstrip("s"), -1) for it in pointing_items])
     target = labelled if (labelled >= 0).all() else None
@@ -365,16 +387,26 @@ if run_torch:
     from skimage import data as skdata
     from torchvision.transforms import v2 as T
 
-    from course_utils.torch_ import cam
-
-    from course_utils.torch_ import transfer
-    from course_utils.plots import overlay_heatmap, show_images
+    from course_utils.cam import upsample
     from course_utils.data.scan import load_rgb
+    from course_utils.plots import overlay_heatmap, show_images
     from course_utils.setup import artifacts
-    from course_utils.torch_.train import select_device
+    from course_utils.torch_.cam import gap_cam, grad_cam, last_conv_block
+    from course_utils.torch_.data import denormalize, eval_transform, load_torch_splits
+    from course_utils.torch_.transfer import (
+        choose_backbone,
+        classifier_layer,
+        imagenet_categories,
+        install_head,
+        train_feature_head,
+    )
 
-    device = select_device(run.device)
-    imagenet = torch_transfer.choose_backbone(run, cfg.torch_backbone)   # ImageNet weights, 1000-class head
+    device = run.device  # cuda, mps or cpu: chosen once by setup_notebook
+    imagenet, weights_tried = choose_backbone(cfg.torch_backbone, tiny=run.tiny)   # ImageNet weights, 1000-class head
+    run.record(*weights_tried)
+    if imagenet.weights_source.startswith("random"):
+        run.stand_in(f"{imagenet.name} with random weights", f"{imagenet.name} with ImageNet weights",
+                     "its ImageNet weights could not be had (cache, mirror or download)")
     print(f"ImageNet backbone: {imagenet.name}")
 
 # %% [markdown]
@@ -390,20 +422,20 @@ if run_torch:
     to_input = T.Compose([T.ToImage(), T.Resize((224, 336), antialias=True), T.ToDtype(torch.float32, scale=True),
                           T.Normalize(imagenet.mean, imagenet.std)])
     x_cat = to_input(chelsea)[None].to(device)
-    cam_cat, cls, probs = torch_cam.gap_cam(imagenet.model.to(device), x_cat)
-    names = torch_transfer.imagenet_categories()
+    cam_cat, cls, probs = gap_cam(imagenet.model.to(device), x_cat)
+    names = imagenet_categories()
     pooled_layer = imagenet.model.bn2 if hasattr(imagenet.model, "bn2") else imagenet.model.layer4
-    grad_last, _, _ = torch_cam.grad_cam(imagenet.model, pooled_layer, x_cat, cls)
-    block = torch_cam.last_conv_block(imagenet.model)
-    grad_block, _, _ = torch_cam.grad_cam(imagenet.model, block, x_cat, cls)
+    grad_last, _, _ = grad_cam(imagenet.model, pooled_layer, x_cat, cls)
+    block = last_conv_block(imagenet.model)
+    grad_block, _, _ = grad_cam(imagenet.model, block, x_cat, cls)
     print(f"predicted {cls} {names[cls]} ({probs[cls]:.0%}); CAM {cam_cat.shape}, Grad-CAM on the last block "
           f"{grad_block.shape}")
     same = bool(np.allclose(cam_cat, grad_last, atol=1e-4))
     print("Grad-CAM at the layer feeding the pooling equals CAM:", same)
     hooks_left = len(block._forward_hooks) + len(block._backward_hooks)
     print("hooks left on the block after grad_cam:", hooks_left)
-    fig = show_images([chelsea, overlay_heatmap(chelsea, torch_cam.upsample(cam_cat, chelsea.shape[:2])),
-                       overlay_heatmap(chelsea, torch_cam.upsample(grad_block, chelsea.shape[:2]))],
+    fig = show_images([chelsea, overlay_heatmap(chelsea, upsample(cam_cat, chelsea.shape[:2])),
+                       overlay_heatmap(chelsea, upsample(grad_block, chelsea.shape[:2]))],
                       titles=["input", f"CAM: {names[cls]}", "Grad-CAM, last conv block"], ncols=3, size=3.2)
 
 # %% [markdown]
@@ -414,7 +446,7 @@ if run_torch:
 #
 # ### B2. Checking the hand-written Grad-CAM against a library
 #
-# `torch_cam.grad_cam` is twenty lines of hooks. Notebook 04 checked its hand-written convolution
+# `grad_cam` is twenty lines of hooks. Notebook 04 checked its hand-written convolution
 # against the frameworks; here the same check for Grad-CAM, against `pytorch_grad_cam` (the PyPI
 # package `grad-cam`), on the cat photo at the same layer and class. The library upsamples its map
 # to the input size with OpenCV, so we compare at that size, after the same min-max scaling.
@@ -426,7 +458,7 @@ if run_torch:
 
     with GradCAM(model=imagenet.model, target_layers=[block]) as library_cam:
         library_map = library_cam(input_tensor=x_cat, targets=[ClassifierOutputTarget(cls)])[0]
-    ours_up = torch_cam.upsample(grad_block, library_map.shape)
+    ours_up = upsample(grad_block, library_map.shape)
     ours_up = (ours_up - ours_up.min()) / max(float(np.ptp(ours_up)), 1e-12)
     library_diff = float(np.abs(ours_up - library_map).max())
     library_corr = float(np.corrcoef(ours_up.ravel(), library_map.ravel())[0, 1])
@@ -443,12 +475,12 @@ if run_torch:
 
 # %%
 if run_torch:
-    eval_224 = torch_transfer.eval_transform(224, imagenet.mean, imagenet.std)
+    eval_224 = eval_transform(224, imagenet.mean, imagenet.std)
     layer_head = imagenet.model.conv_head if hasattr(imagenet.model, "conv_head") else imagenet.model.layer4
     torch_point, torch_top_probs = [], []
     for item in pointing_items:
         img = load_rgb(item.path).resize((224, 224))      # the whole composite, box included, no crop
-        m, top, p = torch_cam.grad_cam(imagenet.model, layer_head, eval_224(img)[None].to(device))
+        m, top, p = grad_cam(imagenet.model, layer_head, eval_224(img)[None].to(device))
         torch_point.append(m)
         torch_top_probs.append(float(p[top]))
     torch_hits = pointing.hits(torch_point, pointing_items)
@@ -469,15 +501,20 @@ if run_torch:
 
 # %%
 if run_torch:
-    model_bb = torch_transfer.choose_backbone(run, cfg.torch_backbone)
-    splits, torch_dataset_name = torch_transfer.load_torch_splits(run, cfg.torch_dataset, torch_data_dir,
-                                                                  cfg.torch_max_per_class, seed)
+    model_bb, weights_tried = choose_backbone(cfg.torch_backbone, tiny=run.tiny)
+    splits, torch_data_info = load_torch_splits(cfg.torch_dataset, torch_data_dir, cfg.torch_max_per_class, seed,
+                                                data_source=run.data_source, tiny=run.tiny)
+    run.record(*weights_tried, torch_data_info)
+    if model_bb.weights_source.startswith("random"):
+        run.stand_in(f"{model_bb.name} with random weights", f"{model_bb.name} with ImageNet weights",
+                     "its ImageNet weights could not be had (cache, mirror or download)")
+    torch_dataset_name = torch_data_info.name
     found = artifacts.find_artifact("11_torch_finetuned", run.output_dir)
     wanted = {"backbone": model_bb.name, "image_size": cfg.torch_image_size, "dataset": torch_dataset_name,
               "classes": splits.classes}
     if found is not None and all(found[1]["metrics"].get(k) == v for k, v in wanted.items()):
-        torch_transfer.install_head(model_bb.model, torch.nn.Linear(
-            torch_transfer.classifier_layer(model_bb.model).in_features, len(splits.classes)))
+        install_head(model_bb.model, torch.nn.Linear(
+            classifier_layer(model_bb.model).in_features, len(splits.classes)))
         model_bb.model.load_state_dict(torch.load(found[0], map_location="cpu", weights_only=True)["model"])
         model = model_bb.model
         torch_model_source = "notebook 11: " + artifacts.describe(found[1], ["best_val_accuracy", "test_accuracy"])
@@ -485,7 +522,7 @@ if run_torch:
         print("11_torch_finetuned not found with these settings in the artifacts folder (run notebook 11 with the "
               f"same output_dir): training a STAND-IN here, a linear head on cached features ({cfg.torch_head_epochs} epochs)")
         with run.timer("torch_train"):
-            _, stand_in_best, _ = torch_transfer.train_feature_head(
+            _, stand_in_best, _ = train_feature_head(
                 model_bb, splits, cfg.torch_image_size, cfg.torch_batch_size, cfg.torch_head_epochs, device,
                 seed=seed, verbose=False)
         model = model_bb.model
@@ -495,14 +532,14 @@ if run_torch:
 
 # %%
 if run_torch:
-    tf = torch_transfer.eval_transform(cfg.torch_image_size, model_bb.mean, model_bb.std)
+    tf = eval_transform(cfg.torch_image_size, model_bb.mean, model_bb.std)
     val_ds = splits.dataset("val", tf)
-    layer = torch_cam.last_conv_block(model)
+    layer = last_conv_block(model)
     images, titles, colors = [], [], []
     for i in np.linspace(0, len(val_ds) - 1, num=min(8, len(val_ds))).astype(int):
         x, y = val_ds[int(i)]
-        gradcam_map, pred, p = torch_cam.grad_cam(model, layer, x[None].to(device))
-        shown = torch_transfer.denormalize(x, model_bb.mean, model_bb.std)
+        gradcam_map, pred, p = grad_cam(model, layer, x[None].to(device))
+        shown = denormalize(x, model_bb.mean, model_bb.std)
         images += [shown, overlay_heatmap(shown, gradcam_map)]
         titles += [f"true {splits.classes[y]}", f"said {splits.classes[pred]} {p[pred]:.0%}"]
         colors += ["black", "green" if pred == y else "red"]
@@ -552,6 +589,76 @@ if run_torch:
              {"map": "Grad-CAM, ants-and-bees model (PyTorch)", "raw map": torch_metrics["torch_gradcam_shape"],
               "shown at": [cfg.torch_image_size] * 2, "pointing accuracy": None}]
 pd.DataFrame(rows).set_index("map").round(3) if rows else "both parts were switched off"
+
+
+# %% [markdown]
+# ## Exercise: a class activation map by hand
+#
+# On a network that ends in global average pooling and one dense layer, the CAM of a class is the sum
+# of the last feature maps weighted by that class's dense weights. Write it, and the normalisation the
+# plots use, in NumPy. The checker uses maps whose height, width and channel count differ, and a map
+# with no positive value (its maximum after ReLU is 0).
+
+# %%
+import numpy as np
+
+
+def cam_from_maps(feature_maps, weights):
+    """Class activation map: feature_maps (H, W, K) of the last conv layer (channels last), weights (K,)
+    of the class in the dense layer. Returns (H, W): sum over k of weights[k] * feature_maps[:, :, k]."""
+    # Hint: feature_maps @ weights, or np.tensordot, or a weighted sum over the last axis.
+    raise NotImplementedError("write cam_from_maps")
+
+
+def normalize_cam(heatmap):
+    """Keep the positive evidence (ReLU) and scale it to [0, 1] by dividing by its maximum; a map with
+    no positive value becomes all zeros (no division by zero)."""
+    # Hint: np.maximum(heatmap, 0); check the maximum before dividing.
+    raise NotImplementedError("write normalize_cam")
+
+
+# %%
+from course_utils.exercises import use  # runs the checker; falls back to the reference if needed
+
+cam_from_maps = use("12.cam_from_maps", cam_from_maps)
+normalize_cam = use("12.normalize_cam", normalize_cam)
+print(normalize_cam(cam_from_maps(np.arange(12.0).reshape(2, 2, 3), np.array([1.0, 0.0, -0.5]))))
+
+# %% [markdown]
+# ## Questions
+#
+# Answer each in two or three sentences before you open the model answer.
+#
+# **1. Why does the class activation map need a global-average-pooling layer just before the dense layer, and what does Grad-CAM do when there is none?**
+#
+# <details><summary>Answer</summary>
+#
+# With GAP, the class score is a weighted sum of the channel averages, so it equals the average over
+# positions of the weighted sum of the maps: the CAM says exactly how much each position adds to the
+# score. With other layers after the last convolution that identity does not hold; Grad-CAM takes the
+# weights from the gradient of the class score with respect to each map instead.
+#
+# </details>
+#
+# **2. A CAM lights up the snow behind a wolf rather than the wolf. What does that tell you about the model?**
+#
+# <details><summary>Answer</summary>
+#
+# The model uses the background as evidence for the class: a shortcut learned because wolves in the
+# training photos were often on snow. It will probably fail on wolves elsewhere and call a dog on snow
+# a wolf; the training data, not the map, needs fixing.
+#
+# </details>
+#
+# **3. Why is the map upsampled before it is laid over the image, and what detail does that hide?**
+#
+# <details><summary>Answer</summary>
+#
+# The last feature maps are small (say 7×7 for a 224-pixel input), one cell per patch of many pixels.
+# Upsampling stretches them to the image size for display; the smooth blobs suggest a precision the
+# map does not have, since within each patch the location is unknown.
+#
+# </details>
 
 
 # %% [markdown]

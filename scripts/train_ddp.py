@@ -37,8 +37,8 @@ from torch import nn  # noqa: E402
 from torch.nn.parallel import DistributedDataParallel as DDP  # noqa: E402
 from torch.utils.data import DataLoader, DistributedSampler  # noqa: E402
 
-from course_utils.setup import profiles  # noqa: E402
 from course_utils.data.datasets import get_dataset  # noqa: E402
+from course_utils.setup import profiles  # noqa: E402
 from course_utils.torch_ import distributed as cud  # noqa: E402
 from course_utils.torch_.train import evaluate, load_checkpoint, make_loader  # noqa: E402
 
