@@ -264,7 +264,8 @@ def test_normalize_maps_and_labelled_class_maps(gap_model):
     cat, _ = keras_cam.class_activation_maps(gap_model, x, target=[0, 0, 0, 0], relu=False)
     assert np.allclose(dog + cat, 1.0, atol=1e-5)               # the cat map is the dog map, sign flipped
     gc_dog, _ = keras_cam.grad_cam(gap_model, x, "last_conv", target=[1, 1, 1, 1])
-    assert np.allclose(gc_dog, keras_cam.class_activation_maps(gap_model, x, relu=True, target=[1, 1, 1, 1])[0], atol=1e-4)
+    cam_dog, _ = keras_cam.class_activation_maps(gap_model, x, relu=True, target=[1, 1, 1, 1])
+    assert np.allclose(gc_dog, cam_dog, atol=1e-4)
     m = np.array([[[-1.0, 0.0], [1.0, 3.0]]])
     assert np.allclose(cam.normalize_maps(m), [[[0, 0], [1 / 3, 1]]])
     assert np.allclose(cam.normalize_maps(m, relu=False), [[[0, 0.25], [0.5, 1]]])
