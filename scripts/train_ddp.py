@@ -40,7 +40,8 @@ from torch.utils.data import DataLoader, DistributedSampler  # noqa: E402
 from course_utils.data.datasets import get_dataset  # noqa: E402
 from course_utils.setup import profiles  # noqa: E402
 from course_utils.torch_ import distributed as cud  # noqa: E402
-from course_utils.torch_.train import evaluate, load_checkpoint, make_loader  # noqa: E402
+from course_utils.torch_.data import make_loader  # noqa: E402
+from course_utils.torch_.train import evaluate, load_checkpoint  # noqa: E402
 
 NOTEBOOK = "13_data_parallel_training"
 

@@ -197,7 +197,7 @@ def test_notebook_09_metrics(notebook_metrics):
     assert path.suffix == ".keras" and record["notebook"] == "09_cats_vs_dogs_augmentation"
     assert record["profile"] == doc["profile"] and record["seed"] == doc["seed"]
     assert record["metrics"]["test_acc"] == pytest.approx(m["gap_test_acc"], abs=1e-4)
-    assert re.match(r"\d{4}-\d\d-\d\dT", record["date"])
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", record["created"])
     for k in ("scratch_train_val_gap", "aug_train_val_gap"):
         assert -1.0 <= m[k] <= 1.0
     assert 1 <= m["scratch_best_epoch"] <= s["epochs"]
