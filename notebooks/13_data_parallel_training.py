@@ -94,10 +94,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from course_utils.torch_ import distributed as cud
+from course_utils.setup.config import display_path
+from course_utils.torch_ import distributed
 
 info = run.get_data("mnist", data_dir=data_dir)
-train_ds, test_ds = cud.mnist_subsets(info.root, cfg.n_train, cfg.n_test, seed)
+train_ds, test_ds = distributed.mnist_subsets(info.root, cfg.n_train, cfg.n_test, seed)
 run.set_counts("mnist", train=len(train_ds), test=len(test_ds))
 x = torch.stack([train_ds[i][0] for i in range(64)])
 y = torch.tensor([train_ds[i][1] for i in range(64)])
@@ -111,7 +112,7 @@ def gradients(model, x, y):
 
 
 torch.manual_seed(seed)
-cnn = cud.MnistCNN()
+cnn = distributed.MnistCNN()
 full_batch = gradients(cnn, x, y)
 shards = [gradients(cnn, x[:32], y[:32]), gradients(cnn, x[32:], y[32:])]
 print(f"{len(full_batch)} parameter tensors; shard 0 and shard 1 gradients differ by up to "
@@ -125,7 +126,7 @@ print(f"{len(full_batch)} parameter tensors; shard 0 and shard 1 gradients diffe
 # %%
 def my_average_gradients(shard_grads):
     # YOUR CODE HERE: replace the line below (hint: zip(*shard_grads), torch.stack(...).mean(0))
-    return cud.shard_gradients_average(shard_grads)
+    return distributed.shard_gradients_average(shard_grads)
 
 
 def check_average(fn):
@@ -133,22 +134,22 @@ def check_average(fn):
     answer = fn(shards)
     if len(answer) != len(full_batch):
         print(f"✗ expected {len(full_batch)} tensors (one per parameter), got {len(answer)}")
-        return cud.shard_gradients_average(shards)
+        return distributed.shard_gradients_average(shards)
     if any(a.shape != f.shape for a, f in zip(answer, full_batch)):
         print("✗ each tensor must keep its parameter's shape: average over ranks, not within a tensor")
-        return cud.shard_gradients_average(shards)
+        return distributed.shard_gradients_average(shards)
     diff = max(float((a - f).abs().max()) for a, f in zip(answer, full_batch))
     if diff > 1e-6:
         summed = max(float((a / 2 - f).abs().max()) for a, f in zip(answer, full_batch))
         print(f"✗ differs from the full-batch gradient by {diff:.3g}"
               + (" (it looks like a sum: divide by the number of ranks)" if summed < 1e-6 else ""))
-        return cud.shard_gradients_average(shards)
+        return distributed.shard_gradients_average(shards)
     print(f"✓ mean of the shard gradients = full-batch gradient (max difference {diff:.2g})")
     return answer
 
 
 averaged = check_average(my_average_gradients)
-grad_diff = max(float((a - f).abs().max()) for a, f in zip(cud.shard_gradients_average(shards), full_batch))
+grad_diff = max(float((a - f).abs().max()) for a, f in zip(distributed.shard_gradients_average(shards), full_batch))
 run.lesson("shard_mean_is_global_gradient",
            "Averaging the gradients of two equal shards gives the gradient of the whole batch",
            grad_diff < 1e-6, f"max difference {grad_diff:.2g} over {sum(p.numel() for p in cnn.parameters())} numbers");
@@ -163,9 +164,9 @@ run.lesson("shard_mean_is_global_gradient",
 
 # %%
 torch.manual_seed(seed)
-cnn_bn = cud.MnistCNN(batch_norm=True).train()
+cnn_bn = distributed.MnistCNN(batch_norm=True).train()
 bn_full = gradients(cnn_bn, x, y)
-bn_avg = cud.shard_gradients_average([gradients(cnn_bn, x[:32], y[:32]), gradients(cnn_bn, x[32:], y[32:])])
+bn_avg = distributed.shard_gradients_average([gradients(cnn_bn, x[:32], y[:32]), gradients(cnn_bn, x[32:], y[32:])])
 bn_diff = max(float((a - f).abs().max()) for a, f in zip(bn_avg, bn_full))
 print(f"with BatchNorm: mean of shard gradients vs full batch differ by up to {bn_diff:.3g}")
 
@@ -209,7 +210,7 @@ run.lesson("batchnorm_breaks_equivalence",
 #   file, then renamed: a crash never leaves half a checkpoint), and every rank resumes from the
 #   newest checkpoint in the output folder.
 #
-# The notebook starts the script with `subprocess` (through `cud.run_command`, which puts the
+# The notebook starts the script with `subprocess` (through `distributed.run_command`, which puts the
 # launcher and its workers in one process group and kills the whole group on a timeout or an
 # interrupt, so no worker is left holding a port). `sys.executable -m torch.distributed.run` is
 # `torchrun` from this very environment.
@@ -228,7 +229,7 @@ def launch_ddp(name, nproc, *extra, max_restarts=0):
     (metrics, output text)."""
     folder = ddp_root / name
     folder.mkdir(parents=True, exist_ok=True)
-    cud.clear_run_files(folder)
+    distributed.clear_run_files(folder)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc),
            "--max-restarts", str(max_restarts), str(TRAIN_DDP), "--profile", run.profile,
            "--output-dir", str(folder), "--seed", str(seed), "--data-source", run.data_source,
@@ -236,15 +237,21 @@ def launch_ddp(name, nproc, *extra, max_restarts=0):
            "--n-test", str(cfg.n_test), *map(str, extra)]
     if data_dir is not None:
         cmd += ["--data-dir", str(data_dir)]
-    result = cud.run_command(cmd, timeout=cfg.launch_timeout_s)
+    result = distributed.run_command(cmd, timeout=cfg.launch_timeout_s)
     (folder / "torchrun.log").write_text(result.stdout)
-    return json.loads((folder / cud.METRICS_NAME).read_text()), result.stdout
+    return json.loads((folder / distributed.METRICS_NAME).read_text()), result.stdout
 
 
 def show_log(text, keep=("MNIST", "[rank ", "global batch", "epoch ", "resumed", "metrics ->")):
-    """The lines of a torchrun log that matter here (tracebacks and warnings left out)."""
+    """The lines of a torchrun log that matter here (tracebacks and warnings left out; torchrun's
+    own log prefix and this machine's folders shortened)."""
     for line in text.splitlines():
         if line.startswith(keep) or "exitcode" in line:
+            if "exitcode" in line and "] " in line:
+                line = "torchrun: " + line.split("] ", 1)[1]
+            if "metrics -> " in line:
+                head, path = line.split("metrics -> ", 1)
+                line = f"{head}metrics -> {display_path(path)}"
             print(line)
 
 
@@ -270,9 +277,9 @@ show_log(log1)
 # section 1 says, they are the same weights, up to float rounding.
 
 # %%
-snap = lambda d, w: torch.load(ddp_root / d / f"{cud.SNAPSHOT_PREFIX}{cfg.equivalence_steps}_world{w}.pt",
+snap = lambda d, w: torch.load(ddp_root / d / f"{distributed.SNAPSHOT_PREFIX}{cfg.equivalence_steps}_world{w}.pt",
                                weights_only=True)
-param_diff = cud.max_param_diff(snap("world1", 1), snap("world2", 2))
+param_diff = distributed.max_param_diff(snap("world1", 1), snap("world2", 2))
 print(f"after {cfg.equivalence_steps} SGD steps at global batch {global_batch}: "
       f"max |w(1 process) - w(2 processes)| = {param_diff:.2g}")
 loss_gap = abs(ddp1["final_train_loss"] - ddp2["final_train_loss"])
@@ -361,7 +368,7 @@ run.lesson("sampler_shards_disjoint", "DistributedSampler gives each rank a disj
 lines = log2.splitlines()
 per_rank = {r: sum(line.startswith(f"[rank {r}] shard") for line in lines) for r in range(2)}
 epoch_lines = sum(line.startswith("epoch ") for line in lines)
-ckpts = sorted(p.name for p in (ddp_root / "world2").glob(f"{cud.CHECKPOINT_PREFIX}*.pt"))
+ckpts = sorted(p.name for p in (ddp_root / "world2").glob(f"{distributed.CHECKPOINT_PREFIX}*.pt"))
 print(f"per-rank line printed by rank 0: {per_rank[0]}x, by rank 1: {per_rank[1]}x; "
       f"epoch lines: {epoch_lines} for {cfg.epochs} epochs; checkpoints: {ckpts}")
 run.lesson("rank0_logs_and_saves", "Rank 0 alone logs the epochs and writes one checkpoint per epoch",
@@ -387,9 +394,9 @@ ddp_fault, log_fault = launch_ddp("fault", 2, "--global-batch", global_batch, "-
                                   max_restarts=1)
 show_log(log_fault)
 resumed = ddp_fault["resumed_from"] is not None and ddp_fault["attempt"] == 1
-final_diff = cud.max_param_diff(
-    torch.load(cud.checkpoint_path(ddp_root / "fault", cfg.epochs), weights_only=True)["model"],
-    torch.load(cud.checkpoint_path(ddp_root / "world2", cfg.epochs), weights_only=True)["model"])
+final_diff = distributed.max_param_diff(
+    torch.load(distributed.checkpoint_path(ddp_root / "fault", cfg.epochs), weights_only=True)["model"],
+    torch.load(distributed.checkpoint_path(ddp_root / "world2", cfg.epochs), weights_only=True)["model"])
 print(f"resumed from the checkpoint after epoch {ddp_fault['resumed_from']} on attempt {ddp_fault['attempt']}; "
       f"final weights vs the uninterrupted run: max difference {final_diff:.2g}; test accuracy "
       f"{ddp_fault['final_test_acc']:.4f} vs {ddp2['final_test_acc']:.4f}")
@@ -437,7 +444,7 @@ def launch_keras(mode):
            str(keras_dir / "mnist_flat.npz"), "--output-dir", str(keras_dir), "--steps", str(cfg.keras_steps),
            "--global-batch", str(cfg.keras_global_batch), "--seed", str(seed),
            "--timeout-s", str(cfg.launch_timeout_s)] + (["--use-gpus"] if run.profile == "full" else [])
-    cud.run_command(cmd, timeout=cfg.launch_timeout_s + 30)
+    distributed.run_command(cmd, timeout=cfg.launch_timeout_s + 30)
     return json.loads((keras_dir / f"keras_{mode}.json").read_text())
 
 

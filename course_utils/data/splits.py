@@ -52,7 +52,9 @@ class CatsDogsSplit:
         return {s: len(self.paths[s]) for s in self.paths}
 
     def summary(self) -> str:
-        lines = [f"{self.root} ({self.layout} layout)"]
+        from course_utils.setup.config import display_path
+
+        lines = [f"{display_path(self.root)} ({self.layout} layout)"]
         for s, c in self.counts.items():
             lines.append(f"  {s:10s} " + ", ".join(f"{k} {v}" for k, v in c.items())
                          + f"  (asked for {self.requested.get(s)} per class)")

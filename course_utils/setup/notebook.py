@@ -214,7 +214,6 @@ class Run:
 
         for k in expected or metrics:
             print(f"  {k:32s} {format_value(metrics.get(k))}")
-        return path
 
     def metrics_path(self) -> Path:
         """``<output_dir>/<notebook>.metrics.json``."""

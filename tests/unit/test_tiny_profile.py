@@ -44,7 +44,8 @@ def test_stand_ins_are_printed_and_written_to_the_metrics(tmp_path, capsys, monk
     run.stand_in("resnet18 with RANDOM weights", "resnet18 with ImageNet weights", "name resolution failed")
     run.stand_in("resnet18 with RANDOM weights", "resnet18 with ImageNet weights", "name resolution failed")
     assert "STAND-IN: resnet18 with RANDOM weights" in capsys.readouterr().out
-    doc = json.loads(run.save_metrics({"x": 1}, strict=False).read_text())
+    run.save_metrics({"x": 1}, strict=False)
+    doc = json.loads(run.metrics_path().read_text())
     assert doc["tiny"] is True
     assert doc["stand_ins"] == [{"what": "resnet18 with RANDOM weights", "instead_of": "resnet18 with ImageNet weights",
                                  "why": "name resolution failed"}]
