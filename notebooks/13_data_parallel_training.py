@@ -248,7 +248,7 @@ def show_log(text, keep=("MNIST", "[rank ", "global batch", "epoch ", "resumed",
     for line in text.splitlines():
         if line.startswith(keep) or "exitcode" in line:
             if "exitcode" in line and "] " in line:
-                line = "torchrun: " + line.split("] ", 1)[1]
+                line = "torchrun: " + line.split("] ", 1)[1].split(" of binary:")[0]
             if "metrics -> " in line:
                 head, path = line.split("metrics -> ", 1)
                 line = f"{head}metrics -> {display_path(path)}"

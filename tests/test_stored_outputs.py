@@ -112,6 +112,12 @@ def printed_metrics(nb) -> dict[str, str]:
 #: notebook and on the results page; this list only keeps a known ✗ from failing the suite, and an
 #: entry whose lesson holds again fails it (remove the entry then). Every other lesson must hold.
 NOT_HOLDING_YET: dict[tuple[str, str], str] = {
+    ("07_monkeypox_classifier", "scratch_learns"):
+        "the from-scratch network reached test AUC 0.692 on 45 images of 38 new patients (best validation loss "
+        "0.671 against ln 2 = 0.693); the experiment needs more work (image size, width, schedule)",
+    ("07_monkeypox_classifier", "cache_prefetch_pays"):
+        "cache + prefetch measured 1.44x, not 1.5x: on 2 CPU cores the model's compute dominates an epoch "
+        "once decoding is native and parallel, and the two timings were taken on a shared machine",
     ("09_cats_vs_dogs_augmentation", "gap_model_good"):
         "the batch-normalized GAP model reached 0.716 test (not 0.75) in 40 epochs at 64 px on the laptop "
         "profile; more epochs or a larger image need more than the 15-minute budget here",
