@@ -112,6 +112,9 @@ def printed_metrics(nb) -> dict[str, str]:
 #: notebook and on the results page; this list only keeps a known ✗ from failing the suite, and an
 #: entry whose lesson holds again fails it (remove the entry then). Every other lesson must hold.
 NOT_HOLDING_YET: dict[tuple[str, str], str] = {
+    ("11_fine_tuning", "torch_finetune_vs_control"):
+        "on 76 ants-and-bees test images, fine-tuning the last stage scored 0.934 against 0.947 for the "
+        "head-only control: one image apart, within the noise of so small a test set",
     ("07_monkeypox_classifier", "scratch_learns"):
         "the from-scratch network reached test AUC 0.692 on 45 images of 38 new patients (best validation loss "
         "0.671 against ln 2 = 0.693); the experiment needs more work (image size, width, schedule)",
