@@ -112,6 +112,12 @@ def printed_metrics(nb) -> dict[str, str]:
 #: notebook and on the results page; this list only keeps a known ✗ from failing the suite, and an
 #: entry whose lesson holds again fails it (remove the entry then). Every other lesson must hold.
 NOT_HOLDING_YET: dict[tuple[str, str], str] = {
+    ("12_class_activation_maps", "keras_cam_points"):
+        "the CAM of 09's GAP model (0.716 test, 8x8 maps at 64 px) points inside the box on 0.60 of 60 "
+        "composites (a random point: 0.20), short of 0.8; it follows the weaker 09 model",
+    ("12_class_activation_maps", "keras_gradcam_points"):
+        "Grad-CAM of 11's fine-tuned MobileNet at its last conv layer has 5x5 maps at 160 px: 0.55 of 60 "
+        "composites; a finer layer is the experiment to try next",
     ("11_fine_tuning", "torch_finetune_vs_control"):
         "on 76 ants-and-bees test images, fine-tuning the last stage scored 0.934 against 0.947 for the "
         "head-only control: one image apart, within the noise of so small a test set",

@@ -102,8 +102,16 @@ def _merged_streams(outputs: list) -> list:
             merged.append(out)
     for out in merged:
         if out.get("output_type") == "stream":
-            out["text"] = _final_state(out["text"])
+            out["text"] = _short_library_paths(_final_state(out["text"]))
     return merged
+
+
+def _short_library_paths(text: str) -> str:
+    """A warning's ``/any/prefix/lib/python3.X/site-packages/keras/...`` as ``.../site-packages/keras/...``:
+    where the machine that ran the notebook installed its libraries is no business of the reader's."""
+    import re
+
+    return re.sub(r"(?<![\w.])/[^\s:'\"]*/site-packages/", ".../site-packages/", text)
 
 
 def _portable(value):
