@@ -502,6 +502,45 @@ for name in ("torchrun_two_nodes.sh", "slurm_ddp.sbatch", "keras_two_machines.sh
     print("\n".join(line for line in text.splitlines() if line.strip().startswith(("torchrun", "srun", "exec", "--", "export TF", "scripts/"))))
 
 # %% [markdown]
+# ## Questions
+#
+# Answer each in two or three sentences before you open the model answer.
+#
+# **1. Two processes at batch 32 each reached the same weights as one process at batch 64. Why,
+# and what would change if each process used batch 64?**
+#
+# <details><summary>Answer</summary>
+#
+# DDP averages the gradients of the two shards; the mean of two means over 32 examples each is the
+# mean over the 64 examples, so each step is the single-process step on the global batch. With 64
+# per process the global batch becomes 128: a different optimization (fewer steps per epoch, a
+# different noise level), which usually needs its learning rate retuned.
+#
+# </details>
+#
+# **2. What goes wrong if you forget `sampler.set_epoch(epoch)`, and why is it easy to miss?**
+#
+# <details><summary>Answer</summary>
+#
+# `DistributedSampler` shuffles with a seed derived from the epoch number; without `set_epoch`
+# every epoch sees the same order, so the shuffling that SGD relies on is gone. Nothing crashes and
+# the loss still falls, so only checking the order (as section 5 did) reveals it.
+#
+# </details>
+#
+# **3. Why does a model with BatchNorm stop matching single-process training under DDP, and what
+# fixes it?**
+#
+# <details><summary>Answer</summary>
+#
+# Each process normalizes with the mean and variance of its own shard, not of the global batch,
+# so the forward pass differs from the single-process one (and each rank's running statistics
+# drift apart). `torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)` computes the statistics
+# across all processes, at the cost of one more communication per BatchNorm layer.
+#
+# </details>
+
+# %% [markdown]
 # ## What this run showed
 
 # %%
