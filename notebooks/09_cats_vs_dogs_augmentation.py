@@ -426,7 +426,8 @@ fig = plots.bar_chart({"scratch": scratch_test_acc, "aug + dropout": aug_dropout
 #   the one notebook 12 explains.
 #
 # On the `full` profile (the book's 1,000 / 500 / 500, 150×150, and its 30 to 100 epochs on a GPU)
-# expect about 70–72% from scratch and about 82% with augmentation and dropout. Notebook 10 gets
+# the book reports about 70–72% from scratch and about 82% with augmentation and dropout; the course
+# has not measured the `full` profile on a GPU yet, so those are the book's numbers, not this run's. Notebook 10 gets
 # past 85% on the same images in a few minutes on a CPU by reusing a network trained on ImageNet.
 #
 # ## What this run showed
