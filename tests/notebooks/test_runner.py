@@ -2,49 +2,21 @@
 laced with bad files, counting them."""
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import nbformat
-import numpy as np
 import pytest
 
 from course_utils.tools.cli import main
 
 
-def _laced_folder(root: Path) -> dict:
-    """Two classes of small JPEGs, plus every kind of bad file the scanner must skip, plus a
-    grayscale and a CMYK image that must be converted, not rejected."""
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    for k, cls in enumerate(("Alpha", "Beta")):
-        (root / cls).mkdir(parents=True)
-        for i in range(12):
-            arr = (rng.random((40, 40, 3)) * 80).astype(np.uint8)
-            arr[..., k] += 150  # Alpha reddish, Beta greenish
-            Image.fromarray(arr).save(root / cls / f"img_{i:02d}.jpg", quality=90)
-    Image.fromarray((rng.random((40, 40)) * 255).astype(np.uint8), mode="L").save(root / "Alpha" / "gray.jpg")
-    Image.new("CMYK", (40, 40), (10, 200, 30, 0)).save(root / "Beta" / "cmyk.jpg")
-    # the bad ones
-    (root / "Alpha" / "empty.jpg").write_bytes(b"")
-    buf = io.BytesIO()
-    Image.fromarray((rng.random((40, 40, 3)) * 255).astype(np.uint8)).save(buf, format="JPEG")
-    (root / "Beta" / "truncated.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
-    (root / "Beta" / "notes.jpg").write_text("this is a text file, not a JPEG\n")
-    (root / "Alpha" / ".hidden.jpg").write_bytes((root / "Alpha" / "img_00.jpg").read_bytes())
-    (root / "__MACOSX" / "Alpha").mkdir(parents=True)
-    (root / "__MACOSX" / "Alpha" / "._img_00.jpg").write_bytes(b"\x00\x05\x16\x07 resource fork")
-    return {"good": 26, "bad": 5}
-
-
 @pytest.mark.slow
-def test_07_smoke_on_laced_folder_completes_and_counts_bad_files(tmp_path):
+def test_07_smoke_on_laced_folder_completes_and_counts_bad_files(tmp_path, laced_folder):
     from course_utils.tools.runner import run_notebooks
 
     folder = tmp_path / "laced"
-    expected = _laced_folder(folder)
+    expected = laced_folder(folder)
     rows = run_notebooks(["07_monkeypox_classifier"], profile="smoke", output_dir=tmp_path / "out",
                          params={"data_dir": str(folder)})
     assert rows[0]["status"] == "ok", rows[0]["error"]

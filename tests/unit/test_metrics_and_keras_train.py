@@ -1,6 +1,5 @@
 """Tests for 07_monkeypox_classifier, 08_breast_histopathology and their helpers
 (course_utils.metrics, course_utils.keras_.train)."""
-import io
 import math
 from pathlib import Path
 
@@ -162,36 +161,10 @@ def test_make_callbacks_and_a_tiny_fit(tmp_path):
 # ----------------------------------------------------------------------------------------------
 # 07 on a folder laced with bad files (its own smoke run, with data_dir)
 # ----------------------------------------------------------------------------------------------
-def _laced_folder(root: Path) -> dict:
-    """Two classes of small JPEGs, plus every kind of bad file the scanner must skip, plus a
-    grayscale and a CMYK image that must be converted, not rejected."""
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    for k, cls in enumerate(("Alpha", "Beta")):
-        (root / cls).mkdir(parents=True)
-        for i in range(12):
-            arr = (rng.random((40, 40, 3)) * 80).astype(np.uint8)
-            arr[..., k] += 150  # Alpha reddish, Beta greenish
-            Image.fromarray(arr).save(root / cls / f"img_{i:02d}.jpg", quality=90)
-    Image.fromarray((rng.random((40, 40)) * 255).astype(np.uint8), mode="L").save(root / "Alpha" / "gray.jpg")
-    Image.new("CMYK", (40, 40), (10, 200, 30, 0)).save(root / "Beta" / "cmyk.jpg")
-    # the bad ones
-    (root / "Alpha" / "empty.jpg").write_bytes(b"")
-    buf = io.BytesIO()
-    Image.fromarray((rng.random((40, 40, 3)) * 255).astype(np.uint8)).save(buf, format="JPEG")
-    (root / "Beta" / "truncated.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
-    (root / "Beta" / "notes.jpg").write_text("this is a text file, not a JPEG\n")
-    (root / "Alpha" / ".hidden.jpg").write_bytes((root / "Alpha" / "img_00.jpg").read_bytes())
-    (root / "__MACOSX" / "Alpha").mkdir(parents=True)
-    (root / "__MACOSX" / "Alpha" / "._img_00.jpg").write_bytes(b"\x00\x05\x16\x07 resource fork")
-    return {"good": 26, "bad": 5}
-
-
-def test_laced_folder_scan_counts(tmp_path):
+def test_laced_folder_scan_counts(tmp_path, laced_folder):
     from course_utils.data.scan import scan_folder
 
-    expected = _laced_folder(tmp_path / "laced")
+    expected = laced_folder(tmp_path / "laced")
     rep = scan_folder(tmp_path / "laced")
     assert rep.classes == ["Alpha", "Beta"]
     assert len(rep.files) == expected["good"] and len(rep.bad) == expected["bad"]
