@@ -446,13 +446,9 @@ def fetch(name: str, progress: bool = True) -> FetchResult:
     if m.access == "package":
         path = _package_file(m)
         return FetchResult(name, path, "package", m.package)
-    if m.kind == "dataset":
-        done = cached_dataset(name)
-        if done is not None:
-            return FetchResult(name, done, "cache", str(done))
-        own = learner_dataset(name)
-        if own is not None:
-            return _use_learner_folder(m, own)
+    here = _already_here(m)
+    if here is not None:
+        return here
     _prepare_cache(name)
     from filelock import Timeout
 
@@ -465,15 +461,23 @@ def fetch(name: str, progress: bool = True) -> FetchResult:
                           fix="wait for it to finish, or stop it and run the fetch again.") from None
 
 
+def _already_here(m: _manifest.Manifest) -> FetchResult | None:
+    """A dataset already complete in the cache, or the learner's own folder where the Kaggle
+    instructions point; None when it still has to be fetched (and always for weights files)."""
+    if m.kind != "dataset":
+        return None
+    done = cached_dataset(m.name)
+    if done is not None:
+        return FetchResult(m.name, done, "cache", str(done))
+    own = learner_dataset(m.name)
+    return _use_learner_folder(m, own) if own is not None else None
+
+
 def _fetch_locked(m: _manifest.Manifest, progress: bool) -> FetchResult:
     name = m.name
-    if m.kind == "dataset":  # another process may have finished while we waited for the lock
-        done = cached_dataset(name)
-        if done is not None:
-            return FetchResult(name, done, "cache", str(done))
-        own = learner_dataset(name)
-        if own is not None:
-            return _use_learner_folder(m, own)
+    here = _already_here(m)  # another process may have finished while we waited for the lock
+    if here is not None:
+        return here
     clean_leftovers(name)
     results = [fetch_file(m, e, progress) for e in m.files]
     sources = {s for _, s, _ in results}
