@@ -154,14 +154,29 @@ class FitResult:
                 + (f"; best model saved to {Path(self.checkpoint_path).name}" if self.checkpoint_path else ""))
 
 
-def compile_model(model, learning_rate=1e-3, loss="sparse_categorical_crossentropy",
-                  metrics=("accuracy",), optimizer=None):
-    """Compile with Adam(``learning_rate``) unless an ``optimizer`` is given. ``learning_rate``
-    may be a number or a ``keras.optimizers.schedules`` schedule (08 uses ExponentialDecay)."""
+# The optimizers the course uses, by the names the notebooks pass (taught in 07; RMSprop in 09-11).
+OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD"}
+
+
+def make_optimizer(name: str = "adam", learning_rate=1e-3):
+    """A fresh Keras optimizer by name, at ``learning_rate`` (a number from the profile table, or a
+    ``keras.optimizers.schedules`` schedule). Old code writes ``RMSprop(lr=...)``; Keras 3 spells it
+    ``learning_rate``. A fresh one each time: an optimizer holds state for the model it first saw."""
     import keras
 
-    opt = optimizer if optimizer is not None else keras.optimizers.Adam(learning_rate=learning_rate)
-    model.compile(optimizer=opt, loss=loss, metrics=list(metrics))
+    key = str(name).lower()
+    if key not in OPTIMIZERS:
+        raise ValueError(f"optimizer={name!r} is not one of {sorted(OPTIMIZERS)}")
+    return getattr(keras.optimizers, OPTIMIZERS[key])(learning_rate=learning_rate)
+
+
+def compile_model(model, learning_rate=1e-3, loss="sparse_categorical_crossentropy",
+                  metrics=("accuracy",), optimizer="adam"):
+    """Compile with ``optimizer`` (a name for :func:`make_optimizer`, or an optimizer object) at
+    ``learning_rate``, a number or a schedule (08 uses ExponentialDecay)."""
+    if optimizer is None or isinstance(optimizer, str):
+        optimizer = make_optimizer(optimizer or "adam", learning_rate)
+    model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics))
     return model
 
 

@@ -171,3 +171,13 @@ def test_laced_folder_scan_counts(tmp_path, laced_folder):
     assert set(rep.converted.values()) == {"L", "CMYK"}
 
 
+
+
+def test_make_optimizer_by_name_and_rate():
+    kt = pytest.importorskip("course_utils.keras_.train")
+    opt = kt.make_optimizer("RMSprop", 3e-4)
+    assert type(opt).__name__ == "RMSprop" and float(np.asarray(opt.learning_rate)) == pytest.approx(3e-4)
+    assert kt.make_optimizer("rmsprop") is not kt.make_optimizer("rmsprop")  # fresh state each time
+    with pytest.raises(ValueError, match="not one of"):
+        kt.make_optimizer("adagrad")
+
