@@ -27,6 +27,7 @@ MODULES = {
     "metrics": "course_utils.metrics",
     "torch_train": "course_utils.torch_.train",
     "keras_models": "course_utils.keras_.models",
+    "cam": "course_utils.cam",
     "solutions": "course_utils.exercises.solutions",
     "check_numpy": "course_utils.exercises.check_numpy",
     "check_torch": "course_utils.exercises.check_torch",
@@ -129,7 +130,7 @@ EXERCISES = [
     _ex("12.cam_from_maps", "cam_from_maps(feature_maps, weights)", "solutions:cam_from_maps",
         "check_transfer:cam_from_maps",
         "class activation map from feature maps and dense weights"),
-    _ex("12.normalize_cam", "normalize_cam(heatmap)", "solutions:normalize_cam", "check_transfer:normalize_cam",
+    _ex("12.normalize_cam", "normalize_cam(heatmap)", "cam:normalize_maps", "check_transfer:normalize_cam",
         "ReLU then scale a map to [0, 1]"),
 ]
 

@@ -12,8 +12,11 @@ def sgd_step(W, dW, learning_rate):
 
 
 def conv_output_size(size, kernel, pad=0, stride=1):
-    """04: ``(W - F + 2P) // S + 1``, floored like PyTorch and Keras."""
-    return (size - kernel + 2 * pad) // stride + 1
+    """04: ``(W - F + 2P) // S + 1``, floored like PyTorch and Keras: the package's own
+    ``numpy_.conv.conv_output_size`` (which 04 teaches) with ``strict=False``."""
+    from course_utils.numpy_.conv import conv_output_size as exact
+
+    return exact(size, kernel, pad, stride, strict=False)
 
 
 def batchnorm_forward(x, gamma, beta, eps=1e-5):
@@ -80,10 +83,3 @@ def layers_to_unfreeze(layer_names, block):
 def cam_from_maps(feature_maps, weights):
     """12: sum_k weights[k] * feature_maps[:, :, k] for (H, W, K) maps -> (H, W)."""
     return np.tensordot(feature_maps, weights, axes=([2], [0]))
-
-
-def normalize_cam(heatmap):
-    """12: keep the positive evidence (ReLU) and scale to [0, 1]; an all-zero map stays zero."""
-    heatmap = np.maximum(heatmap, 0)
-    top = heatmap.max()
-    return heatmap / top if top > 0 else np.zeros_like(heatmap, dtype=float)

@@ -14,11 +14,11 @@ import sys
 import tarfile
 import textwrap
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from archives import tar_gz_bytes, zip_bytes  # tests/unit/archives.py
 
 from course_utils.data import manifest
 from course_utils.data.fetch import (
@@ -37,24 +37,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 # -- helpers --------------------------------------------------------------------------------------
-def _zip_bytes(members: dict) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
-
-
-def _tar_gz_bytes(members: dict) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
 GOOD = {"toy/a/1.txt": b"one" * 100, "toy/b/2.txt": b"two" * 100}
 
 
@@ -110,7 +92,7 @@ def snapshot(folder: Path) -> dict:
 
 # -- 1. a learner's folder at the advised place ------------------------------------------------
 def test_learner_folder_at_the_advised_path_survives_a_fetch(cache, tmp_path, monkeypatch):
-    payload = _zip_bytes(GOOD)
+    payload = zip_bytes(GOOD)
     m = _toy(monkeypatch, payload=payload)
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(_mirror(tmp_path, "mirror", payload, m)))
     mine = cache / "toy" / "data"
@@ -142,7 +124,7 @@ def test_kaggle_dataset_in_a_learner_folder_at_the_advised_path_is_used(cache, m
 
 
 def test_an_empty_foreign_folder_is_left_alone_and_explained(cache, tmp_path, monkeypatch):
-    payload = _zip_bytes(GOOD)
+    payload = zip_bytes(GOOD)
     m = _toy(monkeypatch, payload=payload)
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(_mirror(tmp_path, "mirror", payload, m)))
     (cache / "toy" / "data").mkdir(parents=True)
@@ -155,7 +137,7 @@ def test_an_empty_foreign_folder_is_left_alone_and_explained(cache, tmp_path, mo
 # -- 2. bad copies are repaired ------------------------------------------------------------------
 @pytest.mark.parametrize("checksum", [True, False], ids=["published-checksum", "no-checksum"])
 def test_truncated_cached_archive_is_quarantined_and_fetched_again(cache, tmp_path, monkeypatch, checksum):
-    payload = _zip_bytes(GOOD)
+    payload = zip_bytes(GOOD)
     m = _toy(monkeypatch, payload=payload, checksum=checksum)
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(_mirror(tmp_path, "mirror", payload, m)))
     dl = cache / "toy" / "downloads"
@@ -173,7 +155,7 @@ def test_truncated_cached_archive_is_quarantined_and_fetched_again(cache, tmp_pa
 def test_auto_uses_a_good_mirror_rather_than_synthetic_data_when_the_cache_is_bad(cache, tmp_path, monkeypatch):
     from course_utils.data.datasets import get_dataset
 
-    payload = _zip_bytes(GOOD)
+    payload = zip_bytes(GOOD)
     m = _toy(monkeypatch, payload=payload, checksum=False)
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(_mirror(tmp_path, "mirror", payload, m)))
     (cache / "toy" / "downloads").mkdir(parents=True)
@@ -183,7 +165,7 @@ def test_auto_uses_a_good_mirror_rather_than_synthetic_data_when_the_cache_is_ba
 
 
 def test_without_a_published_checksum_the_first_good_download_is_recorded_and_enforced(cache, tmp_path, monkeypatch):
-    payload = _zip_bytes(GOOD)
+    payload = zip_bytes(GOOD)
     m = _toy(monkeypatch, payload=payload, checksum=False)
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(_mirror(tmp_path, "mirror", payload, m)))
     fetch("toy", progress=False)
@@ -193,14 +175,14 @@ def test_without_a_published_checksum_the_first_good_download_is_recorded_and_en
     # A later, different (but well-formed) copy is refused against the recorded sha256.
     shutil.rmtree(cache / "toy" / "data")
     (cache / "toy" / "downloads" / "toy.zip").unlink()
-    other = _zip_bytes({"toy/a/1.txt": b"another file"})
+    other = zip_bytes({"toy/a/1.txt": b"another file"})
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(_mirror(tmp_path, "mirror2", other, m)))
     with pytest.raises(DataUnavailable, match="recorded from its first good download"):
         fetch("toy", progress=False)
 
 
 def test_verify_checks_the_extracted_folder_too(cache, tmp_path, monkeypatch):
-    payload = _zip_bytes(GOOD)
+    payload = zip_bytes(GOOD)
     m = _toy(monkeypatch, payload=payload)
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(_mirror(tmp_path, "mirror", payload, m)))
     res = fetch("toy", progress=False)
@@ -224,7 +206,7 @@ def test_a_mirror_folder_with_a_space_in_its_path_is_used(cache, tmp_path, monke
 
 
 def test_a_bad_first_mirror_falls_through_to_a_good_second_one(cache, tmp_path, monkeypatch):
-    payload = _zip_bytes(GOOD)
+    payload = zip_bytes(GOOD)
     m = _toy(monkeypatch, payload=payload)
     bad = _mirror(tmp_path, "bad", b"tampered", m)
     good = _mirror(tmp_path, "good", payload, m)
@@ -234,7 +216,7 @@ def test_a_bad_first_mirror_falls_through_to_a_good_second_one(cache, tmp_path, 
 
 
 def test_when_every_source_fails_the_error_lists_each_with_its_reason(cache, tmp_path, monkeypatch):
-    payload = _zip_bytes(GOOD)
+    payload = zip_bytes(GOOD)
     m = _toy(monkeypatch, payload=payload)
     bad = _mirror(tmp_path, "bad", b"tampered", m)
     truncated = _mirror(tmp_path, "truncated", payload[:50], m)
@@ -252,7 +234,7 @@ def test_when_every_source_fails_the_error_lists_each_with_its_reason(cache, tmp
 
 # -- archives: tested before extraction ---------------------------------------------------------
 def test_truncated_tar_gz_is_refused_before_extraction(tmp_path):
-    data = _tar_gz_bytes({f"f{i}.bin": os.urandom(20000) for i in range(5)})
+    data = tar_gz_bytes({f"f{i}.bin": os.urandom(20000) for i in range(5)})
     archive = tmp_path / "cut.tar.gz"
     archive.write_bytes(data[: len(data) // 2])
     with pytest.raises(ArchiveError, match="damaged"):
@@ -280,7 +262,7 @@ def test_tar_header_claiming_a_huge_member_is_refused(tmp_path, kind):
 
 
 def test_a_zip_bomb_is_refused(cache, tmp_path, monkeypatch):
-    bomb = _zip_bytes({"zeros.bin": b"\0" * (8 << 20)})  # 8 MB of zeros in about 8 KB
+    bomb = zip_bytes({"zeros.bin": b"\0" * (8 << 20)})  # 8 MB of zeros in about 8 KB
     assert len(bomb) < 100_000
     m = _toy(monkeypatch, payload=bomb, extracted_size=10_000)
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(_mirror(tmp_path, "mirror", bomb, m)))
@@ -290,7 +272,7 @@ def test_a_zip_bomb_is_refused(cache, tmp_path, monkeypatch):
     assert not list((cache / "toy").rglob("zeros.bin"))
     # Without a declared size the bound is a ratio of the archive's size.
     big = tmp_path / "big.zip"
-    big.write_bytes(_zip_bytes({"zeros.bin": b"\0" * (40 << 20)}))
+    big.write_bytes(zip_bytes({"zeros.bin": b"\0" * (40 << 20)}))
     with pytest.raises(ArchiveError, match="decompression bomb"):
         safe_extract(big, "zip", tmp_path / "out")
     assert not (tmp_path / "out" / "zeros.bin").exists()
@@ -325,7 +307,7 @@ def test_a_read_only_cache_folder_is_one_clear_message(tmp_path, monkeypatch):
 
 # -- 9. leftovers of a killed fetch ---------------------------------------------------------------
 def test_leftovers_of_a_killed_fetch_are_cleaned_and_nothing_else(cache, tmp_path, monkeypatch):
-    payload = _zip_bytes(GOOD)
+    payload = zip_bytes(GOOD)
     m = _toy(monkeypatch, payload=payload)
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(_mirror(tmp_path, "mirror", payload, m)))
     (cache / "toy" / ".extract-k1ll3d" / "toy").mkdir(parents=True)
@@ -367,7 +349,7 @@ _FETCH_SCRIPT = textwrap.dedent("""
 
 
 def test_two_concurrent_fetches_both_succeed_and_the_second_uses_the_first_copy(cache, tmp_path, monkeypatch):
-    payload = _zip_bytes({f"toy/c{i % 2}/{i}.bin": os.urandom(2000) for i in range(200)})
+    payload = zip_bytes({f"toy/c{i % 2}/{i}.bin": os.urandom(2000) for i in range(200)})
     m = _toy(monkeypatch, payload=payload)
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(_mirror(tmp_path, "mirror", payload, m)))
     script = tmp_path / "fetch_toy.py"

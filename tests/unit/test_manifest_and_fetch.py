@@ -1,10 +1,10 @@
 """The data layer: manifest schema, checksums, mirrors, safe and atomic extraction."""
-import io
 import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
+from archives import tar_gz_bytes  # tests/unit/archives.py
 
 from course_utils.data import manifest
 from course_utils.data.fetch import (
@@ -104,20 +104,10 @@ def test_good_mirror_file_is_copied_verified(tmp_path, monkeypatch):
     assert fetch_file(m, m.files[0], progress=False)[1] == "cache"
 
 
-def _tar_with(members: dict) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
 @pytest.mark.parametrize("member", ["../evil.txt", "data/../../evil.txt", "/tmp/evil-abs.txt"])
 def test_tar_member_escaping_the_target_is_refused(tmp_path, member):
     archive = tmp_path / "a.tar.gz"
-    archive.write_bytes(_tar_with({"ok.txt": b"fine", member: b"evil"}))
+    archive.write_bytes(tar_gz_bytes({"ok.txt": b"fine", member: b"evil"}))
     target = tmp_path / "out"
     with pytest.raises(UnsafeArchiveError, match="outside"):
         safe_extract(archive, "tar.gz", target)
@@ -153,7 +143,7 @@ def test_extraction_is_atomic_when_a_later_file_fails(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_DATA_HOME", str(tmp_path / "cache"))
     mirror = tmp_path / "mirror" / "two"
     mirror.mkdir(parents=True)
-    good = _tar_with({"part1/a.txt": b"a"})
+    good = tar_gz_bytes({"part1/a.txt": b"a"})
     (mirror / "one.tar.gz").write_bytes(good)
     (mirror / "two.bin").write_bytes(b"corrupted")
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(tmp_path / "mirror"))
