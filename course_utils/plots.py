@@ -15,6 +15,13 @@ def _plt():
     return plt
 
 
+def _figure_and_axes(ax, figsize):
+    """The figure of ``ax``, or a new figure of ``figsize`` with one axes when ``ax`` is None."""
+    if ax is None:
+        return _plt().subplots(figsize=figsize)
+    return ax.figure, ax
+
+
 def to_display(img) -> np.ndarray:
     """An image as an array ``imshow`` accepts: HWC, CHW tensors, [0,1] floats or 0-255 values."""
     arr = img.detach().cpu().numpy() if hasattr(img, "detach") else np.asarray(img)
@@ -117,14 +124,9 @@ def plot_roc(y_true, y_score, label: str = "model", ax=None):
     """ROC curve from predicted *probabilities* (never from argmax labels, which leaves one
     point and flattens the curve). Taught in 07_monkeypox_classifier."""
     from sklearn.metrics import roc_auc_score, roc_curve
-
-    plt = _plt()
     fpr, tpr, _ = roc_curve(y_true, y_score)
     auc = roc_auc_score(y_true, y_score)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(4, 4))
-    else:
-        fig = ax.figure
+    fig, ax = _figure_and_axes(ax, (4, 4))
     ax.plot(fpr, tpr, label=f"{label} (AUC {auc:.3f})")
     ax.plot([0, 1], [0, 1], "k:", label="chance")
     ax.set_xlabel("false positive rate (1 - specificity)")
@@ -137,14 +139,9 @@ def plot_roc(y_true, y_score, label: str = "model", ax=None):
 def plot_precision_recall(y_true, y_score, label: str = "model", ax=None):
     """Precision-recall curve with the positive rate as the no-skill line. Taught in 08."""
     from sklearn.metrics import average_precision_score, precision_recall_curve
-
-    plt = _plt()
     prec, rec, _ = precision_recall_curve(y_true, y_score)
     ap = average_precision_score(y_true, y_score)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(4, 4))
-    else:
-        fig = ax.figure
+    fig, ax = _figure_and_axes(ax, (4, 4))
     ax.plot(rec, prec, label=f"{label} (AP {ap:.3f})")
     ax.axhline(np.mean(y_true), color="k", ls=":", label="no skill (positive rate)")
     ax.set_xlabel("recall (sensitivity)")
