@@ -37,7 +37,7 @@ from pathlib import Path
 
 from course_utils.data import manifest as _manifest
 from course_utils.errors import CourseError
-from course_utils.setup.config import data_home, mirrors
+from course_utils.setup.config import data_home, display_path, mirrors
 
 COMPLETE_MARKER = ".course-complete.json"
 RECORDED_CHECKSUMS = "recorded-checksums.json"
@@ -260,23 +260,22 @@ def _download_to(url: str, out: Path, progress: bool) -> None:
 
 
 def _sources(m: _manifest.Manifest, entry: _manifest.FileEntry):
-    """``(kind, origin, how)`` for every place a file may come from, in the order tried."""
+    """``(kind, origin, how, shown)`` for every place a file may come from, in the order tried;
+    ``shown`` is how messages name it: a local mirror as ``display_path(mirror)/file``, so a stored
+    notebook never shows where the machine that ran it kept its files."""
     for mirror in mirrors():
         if "://" in mirror:
-            yield "mirror", mirror.rstrip("/") + "/" + entry.mirror_path, "url"
+            url = mirror.rstrip("/") + "/" + entry.mirror_path
+            yield "mirror", url, "url", url
         else:
-            cands = [Path(mirror) / entry.mirror_path]
-            if entry.name != entry.mirror_path:
-                cands.append(Path(mirror) / entry.name)
-            found = [c for c in cands if c.is_file()]
-            if found:
-                for c in found:
-                    yield "mirror", str(c), "file"
-            else:
-                yield "mirror", str(cands[0]), "missing"
+            names = [entry.mirror_path] + ([entry.name] if entry.name != entry.mirror_path else [])
+            found = [name for name in names if (Path(mirror) / name).is_file()]
+            for name in found or names[:1]:
+                yield ("mirror", str(Path(mirror) / name), "file" if found else "missing",
+                       f"{display_path(mirror)}/{name}")
     if m.access == "download":
         for url in entry.urls:
-            yield "download", url, "url"
+            yield "download", url, "url", url
 
 
 def fetch_file(m: _manifest.Manifest, entry: _manifest.FileEntry, progress: bool = True) -> tuple[Path, str, str]:
@@ -292,11 +291,11 @@ def fetch_file(m: _manifest.Manifest, entry: _manifest.FileEntry, progress: bool
             return dest, "cache", str(dest)
         except CourseError as err:
             moved = _quarantine(m.name, dest)
-            tried.append(f"cache {dest}: {err.problem} Moved to {moved}.")
+            tried.append(f"cache {display_path(dest)}: {err.problem} Moved to {display_path(moved)}.")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    for kind, origin, how in _sources(m, entry):
+    for kind, origin, how, shown in _sources(m, entry):
         if how == "missing":
-            tried.append(f"{origin}: not there")
+            tried.append(f"{shown}: not there")
             continue
         tmp = dest.parent / f".part-{uuid.uuid4().hex[:12]}-{entry.name}"
         try:
@@ -307,10 +306,10 @@ def fetch_file(m: _manifest.Manifest, entry: _manifest.FileEntry, progress: bool
             _check_copy(m, entry, tmp)
             os.replace(tmp, dest)
         except CourseError as err:
-            tried.append(f"{origin}: {err.problem}")
+            tried.append(f"{shown}: {err.problem}")
             continue
         except Exception as err:  # network errors, unreadable mirror files: try the next source
-            tried.append(f"{origin}: {type(err).__name__}: {err}")
+            tried.append(f"{shown}: {type(err).__name__}: {err}")
             continue
         finally:
             if tmp.exists():
