@@ -56,6 +56,7 @@ n_test = None
 batch_size = None
 keras_backbone = None    # Part A: None (VGG16 if its weights can be had, else MobileNet 0.25), "vgg16", "mobilenet_025"
 feature_epochs = None    # Part A: epochs of the dense head on stored features (cheap)
+head_learning_rate = None  # Part A: RMSprop's rate for the new dense head (the book's first edition: 2e-5)
 torch_image_size = None
 torch_max_per_class = None
 torch_epochs = None
@@ -70,7 +71,8 @@ run = course_utils.setup_notebook("10_transfer_learning", profile=profile, data_
                                   data_dir=data_dir, output_dir=output_dir, seed=seed, tiny=tiny, epochs=epochs,
                                   image_size=image_size, n_train=n_train, n_val=n_val, n_test=n_test,
                                   batch_size=batch_size, keras_backbone=keras_backbone,
-                                  feature_epochs=feature_epochs, torch_image_size=torch_image_size,
+                                  feature_epochs=feature_epochs, head_learning_rate=head_learning_rate,
+                                  torch_image_size=torch_image_size,
                                   torch_max_per_class=torch_max_per_class, torch_epochs=torch_epochs,
                                   torch_backbone=torch_backbone, torch_dataset=torch_dataset,
                                   torch_batch_size=torch_batch_size, run_keras=run_keras, run_torch=run_torch,
@@ -105,7 +107,7 @@ else:
 
     from course_utils import plots
     from course_utils.data.splits import load_split
-    from course_utils.keras_.data import make_dataset
+    from course_utils.keras_.data import split_dataset
     from course_utils.keras_.train import fit
     from course_utils.keras_.transfer import (
         Backbone,
@@ -124,11 +126,8 @@ else:
     print(split.summary())
     size, batch = cfg.image_size, cfg.batch_size
 
-    def pipeline(name):
-        return make_dataset(split.paths[name], split.labels[name], size, batch,
-                            shuffle=name == "train", seed=seed, rescale=False)
-
-    train_ds, val_ds = pipeline("train"), pipeline("validation")
+    train_ds, val_ds = (split_dataset(split, name, size, batch, seed=seed, rescale=False)
+                        for name in ("train", "validation"))
 
 # %% [markdown]
 # ### A.1 The convolutional base
@@ -196,7 +195,7 @@ if run_keras:
         head = feature_classifier(features_tr.shape[1:])
         result = fit(head, feature_ds(features_tr, labels_train, True),
                      feature_ds(features_va, labels_val, False), epochs=cfg.feature_epochs,
-                     optimizer=keras.optimizers.RMSprop(learning_rate=1e-3),
+                     optimizer="rmsprop", learning_rate=cfg.head_learning_rate,
                      loss="binary_crossentropy", patience=None, verbose=0)
         return result.history
 
@@ -268,7 +267,7 @@ if run_keras:
     best_path = run.path("keras_frozen_aug_best.keras")
     with run.timer("keras_train_frozen_aug"):
         frozen_result = fit(model, train_ds, val_ds, epochs=cfg.epochs,
-                            optimizer=keras.optimizers.RMSprop(learning_rate=1e-3),
+                            optimizer="rmsprop", learning_rate=cfg.head_learning_rate,
                             loss="binary_crossentropy", patience=None, checkpoint_path=best_path,
                             monitor="val_accuracy")
     base_unchanged = bool(np.array_equal(first_kernel, pretrained.model.weights[0].numpy()))
