@@ -57,10 +57,14 @@ n_test = None
 batch_size = None
 keras_backbone = None    # Part A: None (VGG16 if its weights can be had, else MobileNet 0.25), "vgg16", "mobilenet_025"
 head_epochs = None       # Part A: epochs of the stand-in head when notebook 10's model is not in output_dir
+head_learning_rate = None  # Part A: RMSprop learning rate of the head (the stand-in and the control)
 finetune_lr = None       # Part A: RMSprop learning rate while fine-tuning the top block
 torch_image_size = None
 torch_max_per_class = None
-torch_epochs = None
+torch_epochs = None        # Part B: passes over the cached augmented copies (fine-tuning and control)
+torch_views = None         # Part B: augmented copies cached per training image
+torch_finetune_lr = None   # Part B: Adam learning rate of the unfrozen stage (the head gets 10x)
+torch_val_from_train = None  # Part B: share of the train folder kept for validation; the val folder is the test set
 torch_head_epochs = None
 torch_backbone = None
 torch_dataset = None
@@ -72,9 +76,12 @@ import course_utils  # import before TensorFlow: see 00_setup
 run = course_utils.setup_notebook("11_fine_tuning", profile=profile, data_source=data_source, data_dir=data_dir,
                                   output_dir=output_dir, seed=seed, tiny=tiny, epochs=epochs, image_size=image_size,
                                   n_train=n_train, n_val=n_val, n_test=n_test, batch_size=batch_size,
-                                  keras_backbone=keras_backbone, head_epochs=head_epochs, finetune_lr=finetune_lr,
+                                  keras_backbone=keras_backbone, head_epochs=head_epochs,
+                                  head_learning_rate=head_learning_rate, finetune_lr=finetune_lr,
                                   torch_image_size=torch_image_size, torch_max_per_class=torch_max_per_class,
-                                  torch_epochs=torch_epochs, torch_head_epochs=torch_head_epochs,
+                                  torch_epochs=torch_epochs, torch_views=torch_views,
+                                  torch_finetune_lr=torch_finetune_lr, torch_val_from_train=torch_val_from_train,
+                                  torch_head_epochs=torch_head_epochs,
                                   torch_backbone=torch_backbone, torch_dataset=torch_dataset,
                                   torch_batch_size=torch_batch_size, run_keras=run_keras, run_torch=run_torch,
                                   torch_data_dir=torch_data_dir)
@@ -107,8 +114,8 @@ else:
 
     from course_utils import plots
     from course_utils.data.splits import load_split
-    from course_utils.keras_.data import make_dataset
-    from course_utils.keras_.train import fit
+    from course_utils.keras_.data import split_dataset
+    from course_utils.keras_.train import compile_model, fit
     from course_utils.keras_.transfer import (
         BACKBONES,
         backbone_name_of,
@@ -126,12 +133,8 @@ else:
     run.record(split_info)
     print(split.summary())
     size, batch = cfg.image_size, cfg.batch_size
-
-    def pipeline(name):
-        return make_dataset(split.paths[name], split.labels[name], size, batch,
-                            shuffle=name == "train", seed=seed, rescale=False)
-
-    train_ds, val_ds, test_ds = pipeline("train"), pipeline("validation"), pipeline("test")
+    train_ds, val_ds, test_ds = (split_dataset(split, name, size, batch, seed=seed, rescale=False)
+                                 for name in ("train", "validation", "test"))
 
 # %% [markdown]
 # ### A.1 The starting point: notebook 10's best model
@@ -170,7 +173,7 @@ if run_keras:
         start_path = run.path("keras_frozen_best_stand_in.keras")
         with run.timer("keras_train_head"):
             stand_in_result = fit(stand_in, train_ds, val_ds, epochs=cfg.head_epochs,
-                                  optimizer=keras.optimizers.RMSprop(learning_rate=1e-3),
+                                  optimizer="rmsprop", learning_rate=cfg.head_learning_rate,
                                   loss="binary_crossentropy", patience=None,
                                   checkpoint_path=start_path, monitor="val_accuracy")
         keras_metrics["keras_baseline_source"] = (f"stand-in trained here ({cfg.head_epochs} epochs, best at epoch "
@@ -179,9 +182,7 @@ if run_keras:
     def load_start():
         """A fresh copy of the starting model: head trained, base frozen."""
         model = keras.models.load_model(start_path)
-        model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-3), loss="binary_crossentropy",
-                      metrics=["accuracy"])
-        return model
+        return compile_model(model, cfg.head_learning_rate, loss="binary_crossentropy", optimizer="rmsprop")
 
     def test_accuracy(model):
         return float(model.evaluate(test_ds, verbose=0, return_dict=True)["accuracy"])
@@ -202,7 +203,7 @@ if run_keras:
     control = load_start()
     with run.timer("keras_control"):
         control_result = fit(control, train_ds, val_ds, epochs=cfg.epochs,
-                             optimizer=keras.optimizers.RMSprop(learning_rate=1e-3),
+                             optimizer="rmsprop", learning_rate=cfg.head_learning_rate,
                              loss="binary_crossentropy", patience=None)
     keras_metrics["keras_control_test_acc"] = test_accuracy(control)
     print(f"control (head only, {cfg.epochs} more epochs): test accuracy {keras_metrics['keras_control_test_acc']:.3f}")
@@ -251,17 +252,17 @@ if run_keras:
 #
 # ### A.4 Recompile with a small learning rate, and train
 #
-# Changing `trainable` only takes effect after `compile`. The learning rate (`finetune_lr`, see the
-# settings printed at the top) is ten times or more smaller than the head's 1e-3, because we want to
-# *adjust* the pretrained features, not relearn them. (Old code writes `RMSprop(lr=1e-5)`: Keras 3
-# removed the `lr` alias.)
+# Changing `trainable` only takes effect after `compile`, so `fit` compiles again, with RMSprop at
+# `finetune_lr` (see the settings printed at the top): ten times or more smaller than the head's
+# `head_learning_rate`, because we want to *adjust* the pretrained features, not relearn them. (Old
+# code writes `RMSprop(lr=1e-5)`: Keras 3 removed the `lr` alias.)
 
 # %%
 if run_keras:
     print("trainable weight tensors now:", count_trainable(model)[0])
     with run.timer("keras_fine_tune"):
         finetune_result = fit(model, train_ds, val_ds, epochs=cfg.epochs,
-                              optimizer=keras.optimizers.RMSprop(learning_rate=cfg.finetune_lr),
+                              optimizer="rmsprop", learning_rate=cfg.finetune_lr,
                               loss="binary_crossentropy", patience=None)
     keras_metrics["keras_finetune_test_acc"] = test_accuracy(model)
     fig = plots.plot_history(finetune_result.history, title=f"fine-tuning the top of {backbone_name}")
@@ -278,9 +279,9 @@ if run_keras:
 # %% [markdown]
 # The test split was used once per model, at the end, and all three rows are on the same test
 # images. Read the fine-tuned row against the **control**, not against the starting model: the
-# control's row shows how much the extra epochs alone bring. On 500 test images one image is 0.2
-# points, and two runs with different seeds differ by a point or so; the check at the end of the
-# notebook says whether this run's difference went the expected way. On the `full` profile (VGG16
+# control's row shows how much the extra epochs alone bring. On the `laptop` profile's 250 test
+# images one image is 0.4 points, and two runs with different seeds differ by a point or so; the
+# check at the end of the notebook says whether this run's difference went the expected way. On the `full` profile (VGG16
 # with ImageNet weights, 150×150, 2,000 training images, 30 or more epochs on a GPU) the book reaches
 # about 97% test accuracy after fine-tuning. The fine-tuned model is saved in the artifacts folder as
 # `11_keras_finetuned.keras`; notebook 12 explains its decisions with Grad-CAM.
@@ -295,104 +296,125 @@ if not run_torch:
     print("Part B skipped (run_torch=False)")
 
 # %% [markdown]
-# Fine-tuning in PyTorch, in four steps: start from notebook 10's feature-extraction model (its
-# best checkpoint, same backbone and split), unfreeze the **last stage**, train it with a small
-# learning rate and the head with a ten times larger one, and compare with a control that trains
-# only the head for the same epochs — all on the same validation and test images.
+# Fine-tuning in PyTorch, in five steps: split the images so that the test set can tell two good
+# models apart; run the frozen layers once and keep what the last stage takes; train a linear head
+# on the frozen features (the starting point, notebook 10's recipe); unfreeze the **last stage**
+# and train it with a small learning rate and the head with a ten times larger one; and compare
+# with a control that trains only the head, for the same epochs on the same augmented images. All
+# models are judged on the same test images.
+#
+# **The split.** Notebook 10 halved the tutorial's `val` folder into validation and test images.
+# That leaves 76 test images, where one image is 1.3 points: about the whole difference
+# fine-tuning can make on ants and bees. Here the whole `val` folder is the test set, and a quarter
+# of the `train` folder is set aside for validation (choosing the epoch), so the test set is twice
+# as large (`val_from_train` in `load_torch_splits`).
 
 # %%
 if run_torch:
     import copy
 
     import torch
-    from torch import nn
+    from torch.utils.data import TensorDataset
 
     from course_utils.plots import plot_confusion_matrix, plot_history
     from course_utils.setup import artifacts
-    from course_utils.torch_.data import eval_transform, load_torch_splits, make_loader
+    from course_utils.torch_.data import load_torch_splits, make_loader
     from course_utils.torch_.train import predict
     from course_utils.torch_.transfer import (
+        cache_stage_inputs,
         choose_backbone,
         discriminative_param_groups,
-        fine_tune_last_stage,
-        install_head,
+        last_stage,
+        pooled_from_cache,
         train_feature_head,
+        train_on_cache,
         unfreeze_last_stage,
     )
 
     device = run.device  # cuda, mps or cpu: chosen once by setup_notebook
     backbone, weights_tried = choose_backbone(cfg.torch_backbone, tiny=run.tiny)
     splits, torch_data_info = load_torch_splits(cfg.torch_dataset, torch_data_dir, cfg.torch_max_per_class, seed,
-                                                data_source=run.data_source, tiny=run.tiny)
+                                                data_source=run.data_source, tiny=run.tiny,
+                                                val_from_train=cfg.torch_val_from_train)
     run.record(*weights_tried, torch_data_info)
     if backbone.weights_source.startswith("random"):
         run.stand_in(f"{backbone.name} with random weights", f"{backbone.name} with ImageNet weights",
                      "its ImageNet weights could not be had (cache, mirror or download)")
     torch_dataset_name = torch_data_info.name
-    print(f"{backbone.name} on {run.provenance[torch_dataset_name].title}: {splits.counts()} images, "
-          f"{len(splits.bad)} bad files skipped")
-    test_loader = make_loader(splits.dataset("test", eval_transform(
-        cfg.torch_image_size, backbone.mean, backbone.std)), cfg.torch_batch_size)
-
-    def torch_test_accuracy(model):
-        probs, labels = predict(model, test_loader, device)
-        return float((probs.argmax(1) == labels).mean()), probs, labels
+    print(f"{backbone.name} on {run.provenance[torch_dataset_name].title}: {splits.counts()} images "
+          f"({splits.layout}), {len(splits.bad)} bad files skipped")
 
 # %% [markdown]
-# ### B1. The starting point: notebook 10's best head
+# ### B1. Run the frozen layers once
 #
-# Notebook 10 saved the linear head of its best validation epoch, with a record of its run. If it
-# matches this run (backbone, image size, dataset and classes), we put it on the backbone; otherwise
-# `train_feature_head` trains a stand-in here with notebook 10's recipe in one call, and says so.
-# Fine-tuning must start from a trained head: a randomly initialised one would send large, random
-# gradients into the pretrained layers and damage what they know.
+# Everything below the last stage stays frozen, with its batch norm in eval mode, so what it
+# computes for an image never changes: compute it once and keep it. `cache_stage_inputs` decodes
+# each image once and keeps the maps the last stage takes (for EfficientNet-Lite0 at 224 px,
+# 192 channels of 7×7): the centre crop of every image, and `torch_views` augmented copies of each
+# training image (the tutorial's rotation, crop, flips and colour jitter). An epoch then runs only
+# the last stage, forward and backward, on small maps: seconds instead of minutes on a CPU. The
+# price: each training image is seen in `torch_views` fixed augmentations rather than a new one
+# every epoch. The control below trains on exactly the same copies.
 
 # %%
 if run_torch:
-    found = artifacts.find_artifact("10_torch_features_head", run.output_dir)
-    wanted = {"backbone": backbone.name, "image_size": cfg.torch_image_size, "dataset": torch_dataset_name,
-              "classes": splits.classes}
-    mismatch = {k: found[1]["metrics"].get(k) for k in wanted if found and found[1]["metrics"].get(k) != wanted[k]}
-    if found is not None and not mismatch:
-        checkpoint = torch.load(found[0], map_location="cpu", weights_only=True)
-        head = nn.Linear(checkpoint["model"]["weight"].shape[1], len(splits.classes))
-        head.load_state_dict(checkpoint["model"])
-        install_head(backbone.model, head)
-        torch_metrics["torch_baseline_source"] = artifacts.describe(found[1], ["best_val_accuracy", "best_epoch"])
-        features_val_acc = float(found[1]["metrics"]["best_val_accuracy"])
-        print("Starting from", torch_metrics["torch_baseline_source"])
-    else:
-        print("10_torch_features_head not used (" + ("notebook 10 has not saved it in this output_dir" if found is None
-              else f"it was made for {mismatch}, this run needs {({k: wanted[k] for k in mismatch})}")
-              + f"): training a STAND-IN head here ({cfg.torch_head_epochs} epochs on cached features)")
-        with run.timer("torch_feature_head"):
-            _, features_best, _ = train_feature_head(
-                backbone, splits, cfg.torch_image_size, cfg.torch_batch_size, cfg.torch_head_epochs, device, seed=seed,
-                verbose=False)
-        torch_metrics["torch_baseline_source"] = f"stand-in trained here ({cfg.torch_head_epochs} epochs)"
-        features_val_acc = float(features_best["val_accuracy"])
+    with run.timer("torch_cache"):
+        cache = cache_stage_inputs(backbone, splits, cfg.torch_image_size, cfg.torch_views, device,
+                                   cfg.torch_batch_size, seed=seed)
+    for name, (maps, labels) in cache.items():
+        print(f"{name:9s} {len(labels):4d} maps of {tuple(maps.shape[1:])}")
+    print(f"cached in {run.timings['torch_cache']:.0f} s")
+    test_loader = make_loader(TensorDataset(*cache["test"]), 64)
+
+    def torch_test_accuracy(model):
+        """Test accuracy of a backbone's model, from the cached test maps through its last stage."""
+        probs, labels = predict(last_stage(model), test_loader, device)
+        return float((probs.argmax(1) == labels).mean()), probs, labels
+
+# %% [markdown]
+# ### B2. The starting point: a head trained on the frozen features
+#
+# Fine-tuning must start from a trained head: a randomly initialised one would send large, random
+# gradients into the pretrained layers and damage what they know. `train_feature_head` is notebook
+# 10's recipe in one call: a linear head on the pooled features of the centre crops, the epoch with
+# the best validation accuracy kept. It is trained here rather than loaded from notebook 10,
+# because 10 chose its head's epoch on images that are test images in this split.
+
+# %%
+if run_torch:
+    features = pooled_from_cache(last_stage(backbone.model), {k: cache[k] for k in ("train", "val")}, device)
+    feature_loaders = {k: make_loader(TensorDataset(*features[k]), 64, shuffle=k == "train", seed=seed)
+                       for k in ("train", "val")}
+    _, features_best, _ = train_feature_head(backbone, splits, cfg.torch_image_size, cfg.torch_batch_size,
+                                             cfg.torch_head_epochs, device, seed=seed, verbose=False,
+                                             loaders=feature_loaders)
+    torch_metrics["torch_baseline_source"] = (f"trained here: linear head on frozen features, {cfg.torch_head_epochs} "
+                                              f"epochs, best at epoch {features_best['epoch']}")
+    features_val_acc = float(features_best["val_accuracy"])
     features_test_acc = torch_test_accuracy(backbone.model)[0]
     print(f"feature extraction: validation {features_val_acc:.3f}, test {features_test_acc:.3f}")
     start = copy.deepcopy(backbone)       # the control and the fine-tuning both start from this
 
 # %% [markdown]
-# ### B2. Unfreeze the last stage, with discriminative learning rates
+# ### B3. Unfreeze the last stage, with discriminative learning rates
 #
 # Which layers? A whole **stage**, not one layer: the last stage's blocks learned together the
 # most ImageNet-specific features, and a single unfrozen layer (what some old tutorials did)
 # has too little room to adapt. For EfficientNet-Lite0 the last stage is `blocks[6]` plus the
 # 1×1 `conv_head` and its batch norm `bn2`; for a ResNet it is `layer4`.
 #
-# How fast? The head gets 10× the base learning rate: it is new and far from its best, while the
-# pretrained stage only needs nudging. Two optimizer *parameter groups* say this in PyTorch.
+# How fast? The head gets 10× the base learning rate (`torch_finetune_lr`): it is new and far from
+# its best, while the pretrained stage only needs nudging. Two optimizer *parameter groups* say this
+# in PyTorch.
 #
-# Batch norm: the frozen layers' batch-norm statistics (learned on ImageNet) stay in eval mode
-# (`frozen_bn_eval=True`), so small augmented batches do not overwrite them.
+# Batch norm: the unfrozen stage's batch-norm layers keep their ImageNet statistics (eval mode)
+# while their scale and offset train, as Keras does, so small augmented batches do not overwrite
+# them.
 
 # %%
 if run_torch:
     names = unfreeze_last_stage(backbone.model)
-    groups = discriminative_param_groups(backbone.model, base_lr=1e-4, head_mult=10)
+    groups = discriminative_param_groups(backbone.model, base_lr=cfg.torch_finetune_lr, head_mult=10)
     n_train_params = sum(p.numel() for p in backbone.model.parameters() if p.requires_grad)
     n_all = sum(p.numel() for p in backbone.model.parameters())
     print(f"unfrozen: {', '.join(names)} -> {n_train_params:,d} of {n_all:,d} parameters train "
@@ -401,29 +423,32 @@ if run_torch:
         print(f"  group {g['name']:8s} lr {g['lr']:.0e}  {sum(p.numel() for p in g['params']):>9,d} parameters")
 
 # %% [markdown]
-# ### B3. Fine-tune, and the control
+# ### B4. Fine-tune, and the control
 #
-# `fine_tune_last_stage` does exactly the above and then runs the same `train_model` loop as
-# notebook 10, on images with the tutorial's augmentation (rotation, crop, flips, colour jitter),
-# with `StepLR` once per epoch and the best validation checkpoint kept. Each epoch now runs the
-# whole backbone forward and the last stage backward, so it costs far more than an epoch on cached
-# features. With `unfreeze=False` the same call is the control: same images, epochs and head
-# learning rate, the backbone frozen.
+# `train_on_cache` does exactly the above on the cached copies: Adam with the two groups,
+# `torch_epochs` passes over the augmented copies, validation on the centre crops after each
+# epoch, and the epoch with the best validation accuracy kept (the course's `fit` loop). With
+# `unfreeze=False` the same call is the control: same copies, batches, epochs and head learning
+# rate, with the last stage frozen, so only the head trains.
 
 # %%
 if run_torch:
     with run.timer("torch_control"):
-        control_model, control_history, control_best, _ = fine_tune_last_stage(
-            copy.deepcopy(start), splits, cfg.torch_image_size, cfg.torch_batch_size, cfg.torch_epochs, device,
-            base_lr=1e-4, head_mult=10, seed=seed, unfreeze=False)
+        control_model = copy.deepcopy(start)
+        _, control_history, control_best, _ = train_on_cache(
+            control_model, cache, cfg.torch_epochs, device, base_lr=cfg.torch_finetune_lr, head_mult=10,
+            unfreeze=False, seed=seed, verbose=False)
     with run.timer("torch_finetune"):
-        model, finetune_history, finetune_best, _ = fine_tune_last_stage(
-            backbone, splits, cfg.torch_image_size, cfg.torch_batch_size, cfg.torch_epochs, device, base_lr=1e-4,
-            head_mult=10, seed=seed, checkpoint_path=run.path("torch_finetuned.pt"))
+        _, finetune_history, finetune_best, names = train_on_cache(
+            backbone, cache, cfg.torch_epochs, device, base_lr=cfg.torch_finetune_lr, head_mult=10, seed=seed)
+    print(f"best validation epoch: control {control_best['epoch']}, fine-tuned {finetune_best['epoch']} "
+          f"(of {cfg.torch_epochs}); {run.timings['torch_control']:.0f} s and {run.timings['torch_finetune']:.0f} s")
+    torch.save({"model": backbone.model.state_dict(), "best_acc": finetune_best["val_accuracy"],
+                "epoch": finetune_best["epoch"], "class_to_idx": splits.class_to_idx}, run.path("torch_finetuned.pt"))
     fig = plot_history(finetune_history, title=f"Part B: fine-tuning the last stage of {backbone.name}")
 
 # %% [markdown]
-# ### B4. Test evaluation and comparison
+# ### B5. Test evaluation and comparison
 #
 # The three models are judged on the same held-out test images, which neither training nor model
 # selection has seen.
@@ -432,8 +457,8 @@ if run_torch:
 if run_torch:
     from sklearn.metrics import confusion_matrix
 
-    control_test_acc = torch_test_accuracy(control_model)[0]
-    finetune_test_acc, finetune_probs, finetune_labels = torch_test_accuracy(model)
+    control_test_acc = torch_test_accuracy(control_model.model)[0]
+    finetune_test_acc, finetune_probs, finetune_labels = torch_test_accuracy(backbone.model)
     print(f"{'':32s} {'validation':>10s} {'test':>8s}")
     print(f"{'feature extraction (start)':32s} {features_val_acc:10.3f} {features_test_acc:8.3f}")
     print(f"{'control: head only, augmented':32s} {control_best['val_accuracy']:10.3f} {control_test_acc:8.3f}")
@@ -448,7 +473,8 @@ if run_torch:
                           "torch_control_val_acc": float(control_best["val_accuracy"]),
                           "torch_features_val_acc": features_val_acc, "torch_features_test_acc": features_test_acc,
                           "torch_backbone": backbone.name, "torch_dataset": torch_dataset_name,
-                          "torch_unfrozen": names, "torch_finetune_s": run.timings["torch_finetune"]})
+                          "torch_test_images": len(finetune_labels), "torch_unfrozen": names,
+                          "torch_cache_s": run.timings["torch_cache"], "torch_finetune_s": run.timings["torch_finetune"]})
     torch_finetuned = artifacts.save_artifact(
         run.path("torch_finetuned.pt"), "11_torch_finetuned",
         run.artifact_record({"best_val_accuracy": float(finetune_best["val_accuracy"]), "test_accuracy": finetune_test_acc,
@@ -457,11 +483,17 @@ if run_torch:
         run.output_dir)
 
 # %% [markdown]
-# Read the three rows together, with the size of one test image in mind (printed under the table):
-# the starting model already separates ants from bees well, so there is little room above it, and a
-# difference of one or two images is noise. Whether fine-tuning beat the control in this run is
-# checked at the end of the notebook; with more data and epochs (the `full` profile, meant for a
-# GPU) the last stage has more to adapt to.
+# Read the three rows together, with the size of one test image in mind (printed under the table).
+# In the stored `laptop` run they tie on the test set: 0.935 each, 143 of the 153 images. On
+# validation the control and the fine-tuning both went from 0.934 to 0.951 (57 to 58 of 61 images).
+# So fine-tuning did as well as the control, which is what the check at the end asks, and no better:
+# this run shows no gain from unfreezing the last stage on ants and bees. The run itself says why
+# there was little to gain. The frozen features already separate the two classes (0.935 on the test
+# set before any fine-tuning; ImageNet has an ant class and a bee class among its thousand), and the
+# unfrozen stage fits the 736 augmented copies completely within four epochs (training accuracy
+# 1.000 in the log above), after which they have nothing more to teach it. A gain needs a task
+# further from ImageNet, or more than 184 training images; the `full` profile (Oxford flowers, on a
+# GPU) has more images.
 
 # %% [markdown]
 # <!-- TORCH-END -->
@@ -474,9 +506,9 @@ if run_torch:
 # | | Keras 3 | PyTorch |
 # |---|---|---|
 # | unfreeze a block | set `layer.trainable = True` from the first layer of the block onwards (the flag is read when the model is compiled, so compile again) | `requires_grad_(True)` on the block's parameters |
-# | smaller learning rate for the base | one optimizer with a small rate (`RMSprop(learning_rate=finetune_lr)`) | parameter groups: the head ×10 the base rate |
-# | the control | the same `fit`, base still frozen | `fine_tune_last_stage(..., unfreeze=False)` |
-# | batch normalization | layers inside a frozen base stay in inference mode when called with `training=False` | `model.eval()` for frozen BN layers, or keep them frozen |
+# | smaller learning rate for the base | one optimizer with a small rate (`optimizer="rmsprop", learning_rate=cfg.finetune_lr`) | parameter groups: the head ×10 the base rate |
+# | the control | the same `fit`, base still frozen | `train_on_cache(..., unfreeze=False)` |
+# | batch normalization | layers inside a frozen base stay in inference mode when called with `training=False` | `.eval()` on the batch-norm layers after every `model.train()` (`train_on_cache` does it) |
 #
 # The table below is this run's (different data in the two parts: compare each part with its own
 # control, not with the other part).

@@ -118,9 +118,6 @@ NOT_HOLDING_YET: dict[tuple[str, str], str] = {
     ("12_class_activation_maps", "keras_gradcam_points"):
         "Grad-CAM of 11's fine-tuned MobileNet at its last conv layer has 5x5 maps at 160 px: 0.55 of 60 "
         "composites; a finer layer is the experiment to try next",
-    ("11_fine_tuning", "torch_finetune_vs_control"):
-        "on 76 ants-and-bees test images, fine-tuning the last stage scored 0.934 against 0.947 for the "
-        "head-only control: one image apart, within the noise of so small a test set",
     ("07_monkeypox_classifier", "scratch_learns"):
         "the from-scratch network reached test AUC 0.692 on 45 images of 38 new patients (best validation loss "
         "0.671 against ln 2 = 0.693); the experiment needs more work (image size, width, schedule)",

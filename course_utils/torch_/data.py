@@ -129,15 +129,20 @@ def _stratified(labels, fractions, rng):
 
 
 def image_splits(root, max_per_class: int | None = None, fractions=(0.7, 0.15, 0.15), seed: int = 0,
-                 check_pixels: bool = True) -> ImageSplits:
+                 check_pixels: bool = True, val_from_train: float | None = None) -> ImageSplits:
     """Train/validation/test splits of an image folder, scanned by :func:`course_utils.data.scan.scan_folder`.
 
     Layouts: ``train/<class>`` + ``val/<class>`` (``validation/`` also accepted; an optional
     ``test/<class>``, else the validation folder is halved into validation and test), or plain
     ``<class>/`` folders, split per class by ``fractions`` with ``seed`` (stratified).
     ``max_per_class`` caps each class (in each split folder) at random, for quick runs.
-    Taught in 10_transfer_learning.
+    ``val_from_train`` (a fraction, for train/val folders without a test folder): the whole
+    validation folder becomes the test split, and that fraction of each class of the training
+    folder becomes the validation split (11 does this: twice the test images). Taught in
+    10_transfer_learning.
     """
+    if val_from_train is not None and not 0 < val_from_train < 1:
+        raise ValueError(f"val_from_train must be a fraction between 0 and 1, not {val_from_train!r}")
     from course_utils.data.datasets import find_image_root
     from course_utils.data.scan import scan_folder
 
@@ -154,13 +159,22 @@ def image_splits(root, max_per_class: int | None = None, fractions=(0.7, 0.15, 0
             raise ValueError(f"{root}: the split folders do not hold the same classes")
         out = ImageSplits(str(root), "train/val folders", classes)
         frac = fractions[1] / fractions[0]  # validation images kept per training image
+        carve = val_from_train is not None and "test" not in reports
         for split, rep in reports.items():
-            keep_all = split == "train" or max_per_class is None
+            keep_all = split == "train" or max_per_class is None or carve
             cap = max_per_class if keep_all else max(2, int(round(max_per_class * frac)))
             files, labels = _cap_per_class(rep.paths, [classes.index(v) for v in rep.labels], cap, rng)
             out.files[split], out.labels[split] = files, labels
             out.bad += rep.bad
-        if "test" not in reports:
+        if carve:
+            train_idx, val_idx = _stratified(out.labels["train"], (1 - val_from_train, val_from_train), rng)
+            files, labels = out.files["train"], out.labels["train"]
+            out.files["test"], out.labels["test"] = out.files["val"], out.labels["val"]
+            out.files["train"], out.labels["train"] = [files[i] for i in train_idx], [labels[i] for i in train_idx]
+            out.files["val"], out.labels["val"] = [files[i] for i in val_idx], [labels[i] for i in val_idx]
+            out.files = {k: out.files[k] for k in ("train", "val", "test")}
+            out.layout += f" (test = the val folder, validation = {val_from_train:.0%} of train)"
+        elif "test" not in reports:
             val_idx, test_idx = _stratified(out.labels["val"], (0.5, 0.5), rng)
             files, labels = out.files["val"], out.labels["val"]
             out.files["val"], out.labels["val"] = [files[i] for i in val_idx], [labels[i] for i in val_idx]
@@ -216,7 +230,7 @@ class Flowers102Splits:
 
 
 def load_torch_splits(dataset: str, data_dir=None, max_per_class: int | None = None, seed: int = 0,
-                      data_source: str = "auto", tiny: bool = False):
+                      data_source: str = "auto", tiny: bool = False, val_from_train: float | None = None):
     """``(splits, info)`` for the PyTorch halves of 10-12; record ``info`` with ``run.record``.
 
     ``dataset="flowers102"`` (the ``full`` profile): Oxford 102 through torchvision's official
@@ -226,7 +240,8 @@ def load_torch_splits(dataset: str, data_dir=None, max_per_class: int | None = N
     ``"flowers5"``) is resolved through the data layer (or ``data_dir``, any image folder) and
     split by :func:`image_splits`. Provenance names what was read: a ``data_dir`` whose classes
     are not the named dataset's is recorded as an image folder with its own class names, never
-    under the other dataset's title. ``info.counts`` holds the split sizes."""
+    under the other dataset's title. ``info.counts`` holds the split sizes. ``val_from_train``
+    goes to :func:`image_splits` (Oxford 102 keeps its official split)."""
     from course_utils.data import manifest as _manifest
     from course_utils.data.datasets import get_dataset
 
@@ -252,7 +267,7 @@ def load_torch_splits(dataset: str, data_dir=None, max_per_class: int | None = N
     elif dataset == "flowers102":
         name = "flowers5"
     info = get_dataset(name, data_dir=data_dir, data_source=data_source, seed=seed)
-    splits = image_splits(info.root, max_per_class=max_per_class, seed=seed)
+    splits = image_splits(info.root, max_per_class=max_per_class, seed=seed, val_from_train=val_from_train)
     expected = sorted(c.lower() for c in (_manifest.get(name).classes or []))
     if data_dir is not None and not info.synthetic and sorted(c.lower() for c in splits.classes) != expected:
         info.name = "image_folder"

@@ -386,3 +386,163 @@ def choose_backbone(name: str, tiny: bool = False):
     return build_backbone("efficientnet_lite0", tried[-1]), tried
 
 
+
+
+# -- fine-tuning on cached inputs of the last stage (11) ---------------------------------------------
+def stage_input(model, x):
+    """What the last stage of ``model`` takes: ``x`` through every layer below it (timm
+    EfficientNet: the stem and ``blocks[:-1]``; ResNet: up to ``layer3``). With those layers
+    frozen and in eval mode, this is a fixed function of the image: compute it once and cache it."""
+    if hasattr(model, "blocks") and hasattr(model, "conv_head"):
+        x = model.bn1(model.conv_stem(x))
+        for block in model.blocks[:-1]:
+            x = block(x)
+        return x
+    if hasattr(model, "layer4"):
+        for name in ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3"):
+            x = getattr(model, name)(x)
+        return x
+    raise ValueError(f"stage_input does not know {type(model).__name__}")
+
+
+def _last_stage_modules(model):
+    import torch.nn as nn
+
+    if hasattr(model, "blocks") and hasattr(model, "conv_head"):
+        return nn.Sequential(model.blocks[-1], model.conv_head, model.bn2), model.classifier
+    if hasattr(model, "layer4") and hasattr(model, "fc"):
+        return model.layer4, model.fc
+    raise ValueError(f"LastStage does not know {type(model).__name__}")
+
+
+def last_stage(model):
+    """The top of ``model`` as a module of its own: cached :func:`stage_input` maps -> last stage ->
+    global average pooling -> head. It holds the model's own layers (not copies), so training it
+    trains them inside ``model``. Taught in 11_fine_tuning."""
+    from torch import nn
+
+    class LastStage(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stage, self.head = _last_stage_modules(model)
+
+        def pooled(self, maps):
+            return self.stage(maps).mean(dim=(2, 3))
+
+        def forward(self, maps):
+            return self.head(self.pooled(maps))
+
+    return LastStage()
+
+
+def cache_stage_inputs(backbone: Backbone, splits, size: int, views: int, device, batch_size: int = 32,
+                       seed: int = 0, progress: bool = True) -> dict:
+    """Decode every image once and cache what the last stage of the frozen ``backbone`` takes
+    (:func:`stage_input`): for each split the centre crop (eval transform), and for the training
+    split also ``views`` augmented copies (the tutorial's augmentation, :func:`train_transform`).
+    Each image is first shrunk to ``size * 8/7`` pixels on its short side (the crops are resized
+    to ``size`` anyway). Returns ``{split: (maps, labels)}`` on the CPU, with the augmented copies
+    under ``"train_aug"`` (copy ``k`` of every image, then copy ``k + 1``). Taught in 11_fine_tuning."""
+    import torch
+    from torchvision.transforms import v2 as T
+
+    from course_utils.torch_.train import progress_bar
+
+    if views < 1:
+        raise ValueError("views must be at least 1")
+    model = backbone.model.eval().to(device)
+    shrink = T.Resize(round(size * 8 / 7), antialias=True)
+    clean_tf = eval_transform(size, backbone.mean, backbone.std)
+    aug_tf = train_transform(size, backbone.mean, backbone.std)
+    torch.manual_seed(seed)
+    out = {}
+    with torch.no_grad():
+        for split in ("train", "val", "test"):
+            ds = splits.dataset(split)
+            clean, aug, labels = [], [[] for _ in range(views if split == "train" else 0)], []
+            starts = range(0, len(ds), batch_size)
+            for start in progress_bar(starts, desc=f"caching {split}", disable=not progress):
+                items = [ds[i] for i in range(start, min(start + batch_size, len(ds)))]
+                images = [shrink(T.ToImage()(img)) for img, _ in items]
+                labels += [int(y) for _, y in items]
+                clean.append(stage_input(model, torch.stack([clean_tf(im) for im in images]).to(device)).cpu())
+                for k in range(len(aug)):
+                    aug[k].append(stage_input(model, torch.stack([aug_tf(im) for im in images]).to(device)).cpu())
+            if not labels:
+                raise ValueError(f"the {split} split is empty")
+            y = torch.tensor(labels).long()
+            out[split] = (torch.cat(clean), y)
+            if aug:
+                out["train_aug"] = (torch.cat([torch.cat(a) for a in aug]), y.repeat(views))
+    return out
+
+
+def pooled_from_cache(top, cache: dict, device, batch_size: int = 128) -> dict:
+    """``{split: (pooled features, labels)}``: the cached maps through the (frozen) last stage of
+    ``top`` (:func:`last_stage`) in eval mode -- what its head sees."""
+    import torch
+
+    top.eval().to(device)
+    out = {}
+    with torch.no_grad():
+        for split, (maps, y) in cache.items():
+            out[split] = (torch.cat([top.pooled(maps[i:i + batch_size].to(device)).cpu()
+                                     for i in range(0, len(maps), batch_size)]), y)
+    return out
+
+
+def train_on_cache(backbone: Backbone, cache: dict, epochs: int, device, base_lr: float = 1e-4,
+                   head_mult: float = 10.0, unfreeze: bool = True, batch_size: int = 32, seed: int = 0,
+                   verbose: bool = True):
+    """11's fine-tuning, on :func:`cache_stage_inputs`: train the last stage and the head of
+    ``backbone`` (in place) on the cached augmented copies, the stage at ``base_lr`` and the head at
+    ``base_lr * head_mult`` (Adam, :func:`discriminative_param_groups`), for ``epochs`` passes over
+    them; validate on the cached centre crops each epoch and keep the best epoch
+    (:func:`course_utils.torch_.train.fit`). The stage's batch norm keeps its ImageNet statistics
+    (eval mode; its scale and offset train). ``unfreeze=False`` is the control: the same copies,
+    epochs, batches and head learning rate with the stage frozen, so only the head trains (on pooled
+    features computed once). Returns ``(top, history, best, unfrozen names)``; ``top``
+    (:func:`last_stage`) maps cached maps to logits."""
+    import torch
+    from torch import nn
+    from torch.utils.data import TensorDataset
+
+    from course_utils.torch_.data import make_loader
+    from course_utils.torch_.train import fit
+
+    model = backbone.model
+    names = unfreeze_last_stage(model)
+    top = last_stage(model)
+    if not unfreeze:
+        for p in model.parameters():
+            p.requires_grad = False
+        for p in head_parameters(model):
+            p.requires_grad = True
+        names = [n for n in names if n in ("classifier", "fc")]
+        data = pooled_from_cache(top, {k: cache[k] for k in ("train_aug", "val")}, device)
+        trained = top.head
+    else:
+        data, trained = cache, top
+
+    class StageInEval(nn.Module):  # the stage's batch norm keeps ImageNet statistics while it trains
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def train(self, mode: bool = True):
+            super().train(mode)
+            for m in self.inner.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+            return self
+
+        def forward(self, x):
+            return self.inner(x)
+
+    torch.manual_seed(seed)
+    opt = torch.optim.Adam(discriminative_param_groups(model, base_lr, head_mult))
+    loaders = [make_loader(TensorDataset(*data[k]), batch_size, shuffle=k == "train_aug", seed=seed)
+               for k in ("train_aug", "val")]
+    history, best = fit(StageInEval(trained), loaders[0], opt, nn.CrossEntropyLoss(), device, epochs=epochs,
+                        val_loader=loaders[1], keep_best=True, progress=False, verbose=verbose)
+    return top, history, best, names

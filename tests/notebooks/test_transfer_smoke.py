@@ -68,9 +68,12 @@ def test_notebook_11_keras_metrics(notebook_metrics):
     out = os.environ["COURSE_OUTPUT_DIR"]
     if artifacts.find_artifact("10_keras_frozen_best", out):
         assert m["keras_baseline_source"].startswith("10_keras_frozen_best.keras: made by 10_transfer_learning")
-        assert "10_transfer_learning" in m["torch_baseline_source"]
     else:
         assert m["keras_baseline_source"].startswith("stand-in")
+    # Part B trains its starting head on its own split: the whole val folder is its test set
+    assert m["torch_baseline_source"].startswith("trained here")
+    counts = doc["data"]["hymenoptera"]["counts"]
+    assert m["torch_test_images"] == counts["test"] >= 2 * counts["val"]   # not half of the val folder
     assert artifacts.find_artifact("11_keras_finetuned", out)[1]["notebook"] == "11_fine_tuning"
     lessons = _lessons(doc)
     assert {"block_not_one_layer", "keras_finetune_beats_control", "torch_finetune_keeps_features",

@@ -206,6 +206,15 @@ def test_image_splits_train_val_layout(tmp_path):
     s = image_splits(tmp_path)
     assert s.layout.startswith("train/val") and s.counts() == {"train": 12, "val": 4, "test": 4}
     assert s.class_to_idx == {"ants": 0, "bees": 1}
+    # 11: the whole val folder is the test set; validation is a quarter of each class of train
+    carved = image_splits(tmp_path, val_from_train=0.25, seed=3)
+    assert carved.counts() == {"train": 8, "val": 4, "test": 8}
+    assert sorted(carved.files["test"]) == sorted(s.files["val"] + s.files["test"])
+    assert not set(carved.files["val"]) & set(carved.files["train"])
+    assert sorted(carved.files["train"] + carved.files["val"]) == sorted(s.files["train"])
+    assert carved.labels["val"].count(0) == carved.labels["val"].count(1) == 2
+    with pytest.raises(ValueError, match="fraction"):
+        image_splits(tmp_path, val_from_train=1.5)
 
 
 def test_denormalize_inverts_normalize():
@@ -227,6 +236,51 @@ def test_unfreeze_last_stage_and_param_groups():
     groups = discriminative_param_groups(model, 1e-4, 10)
     assert [g["lr"] for g in groups] == pytest.approx([1e-4, 1e-3])
     assert sum(p.numel() for p in groups[1]["params"]) == sum(p.numel() for p in model.fc.parameters())
+
+
+def _tiny_resnet_backbone():
+    import torchvision
+
+    from course_utils.torch_.transfer import Backbone
+
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(weights=None, num_classes=2)
+    return Backbone("resnet18", model, IMAGENET_MEAN, IMAGENET_STD, "random (test)")
+
+
+def test_cached_stage_inputs_and_fine_tuning_on_them(tmp_path):
+    """11's cheap recipe: the frozen layers run once; the control trains only the head, the
+    fine-tuning the last stage and the head, both in place; the stage keeps its BN statistics."""
+    import copy
+
+    from course_utils.torch_.transfer import cache_stage_inputs, last_stage, stage_input, train_on_cache
+
+    for split, n in (("train", 4), ("val", 3)):
+        for cls, color in (("ants", "black"), ("bees", "yellow")):
+            _write_images(tmp_path / split / cls, n, color)
+    splits = image_splits(tmp_path, val_from_train=0.25)
+    bb = _tiny_resnet_backbone()
+    cache = cache_stage_inputs(bb, splits, 32, views=3, device="cpu", batch_size=4, progress=False)
+    assert {k: len(v[1]) for k, v in cache.items()} == {"train": 6, "train_aug": 18, "val": 2, "test": 6}
+    assert cache["train_aug"][1].tolist() == cache["train"][1].tolist() * 3
+    # the cached maps are what the frozen layers give the last stage; the top gives the model's logits
+    x = eval_transform(32)(splits.dataset("test")[0][0])[None]
+    bb.model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(stage_input(bb.model, x), cache["test"][0][:1])
+        torch.testing.assert_close(last_stage(bb.model)(cache["test"][0][:1]), bb.model(x))
+    before = copy.deepcopy(bb.model.state_dict())
+    control = copy.deepcopy(bb)
+    _, _, best, names = train_on_cache(control, cache, 2, "cpu", unfreeze=False, verbose=False)
+    changed = {k for k, v in control.model.state_dict().items() if not torch.equal(v, before[k])}
+    assert names == ["fc"] and changed == {"fc.weight", "fc.bias"} and best["epoch"] in (1, 2)
+    _, history, _, names = train_on_cache(bb, cache, 2, "cpu", base_lr=1e-2, verbose=False)
+    changed = {k for k, v in bb.model.state_dict().items() if not torch.equal(v, before[k])}
+    assert names == ["layer4", "fc"] and len(history["val_accuracy"]) == 2
+    assert {k.split(".")[0] for k in changed} == {"layer4", "fc"}
+    assert not any("running_" in k for k in changed)          # ImageNet statistics kept
+    with pytest.raises(ValueError, match="views"):
+        cache_stage_inputs(bb, splits, 32, views=0, device="cpu")
 
 
 # -- torch_cam -----------------------------------------------------------------------------------------
