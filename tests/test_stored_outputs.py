@@ -119,11 +119,10 @@ NOT_HOLDING_YET: dict[tuple[str, str], str] = {
         "Grad-CAM of 11's fine-tuned MobileNet at its last conv layer has 5x5 maps at 160 px: 0.55 of 60 "
         "composites; a finer layer is the experiment to try next",
     ("07_monkeypox_classifier", "scratch_learns"):
-        "the from-scratch network reached test AUC 0.692 on 45 images of 38 new patients (best validation loss "
-        "0.671 against ln 2 = 0.693); the experiment needs more work (image size, width, schedule)",
-    ("07_monkeypox_classifier", "cache_prefetch_pays"):
-        "cache + prefetch measured 1.44x, not 1.5x: on 2 CPU cores the model's compute dominates an epoch "
-        "once decoding is native and parallel, and the two timings were taken on a shared machine",
+        "the from-scratch network (widths 8-64, full-turn augmentation, 40 epochs of an exponential schedule, "
+        "final weights) reached test AUC 0.648 on 45 images of 38 new patients (best validation loss 0.636 "
+        "against ln 2 = 0.693); the same recipe on three other patient splits scored 0.79, 0.78 and 0.75, and "
+        "120 epochs of a slower schedule did not raise them (0.78, 0.73), so one 45-image test set cannot settle it",
     ("09_cats_vs_dogs_augmentation", "gap_model_good"):
         "the batch-normalized GAP model reached 0.716 test (not 0.75) in 40 epochs at 64 px on the laptop "
         "profile; more epochs or a larger image need more than the 15-minute budget here",
