@@ -131,8 +131,8 @@ NOT_HOLDING_YET: dict[tuple[str, str], str] = {
     ("09_cats_vs_dogs_augmentation", "gap_model_good"):
         "at 128 px through a stride-2 first convolution, with a warm-up + cosine schedule, the batch-normalized "
         "GAP model reached 0.726 test (validation 0.766 at its best epoch, 28 of 30) on the laptop profile, in a "
-        "586 s run; on the validation images 45 epochs or an extra convolution (more parameters than the "
-        "scratch model) settled no higher, so the ✗ stays rather than tuning on the test split",
+        "586 s run; on the validation images 45 epochs, 160 px, or an extra convolution (more parameters than "
+        "the scratch model) settled no higher, so the ✗ stays rather than tuning on the test split",
 }
 
 
