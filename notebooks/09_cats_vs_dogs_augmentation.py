@@ -34,8 +34,9 @@
 # metrics file, taken on 2 CPU cores that may be shared with other work). The outputs stored in
 # this notebook come from a `laptop` run (500 / 250 / 250 images per class at 64×64 pixels, from
 # `../shared/data/dogs_vs_cats_train`, a copy of Kaggle's ids 0–1000) on 2 CPU cores: small
-# images, so that the runs are long enough, in epochs, for over-fitting and its cure to show. The
-# book's setting (1,000 / 500 / 500 per class, 150×150, 30+ epochs) is the `full` profile, for a GPU.
+# images, so that the runs are long enough, in epochs, for over-fitting and its cure to show; the
+# global-average-pooling model of section 4 sees 128×128 pixels through a strided first
+# convolution. The book's setting (1,000 / 500 / 500 per class, 150×150, 30+ epochs) is the `full` profile, for a GPU.
 
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
@@ -60,8 +61,10 @@ n_test = None             # the book: 500
 epochs = None            # the scratch model's epochs
 aug_epochs = None        # augmentation + dropout learns more slowly: more epochs
 gap_epochs = None
+gap_image_size = None    # the GAP model's images (larger than image_size: its first convolution has a stride)
+gap_stem_stride = None   # stride of the GAP model's first convolution
 gap_widths = None        # filters of the batch-normalized GAP model, one per block
-gap_learning_rate = None  # Adam's, for the GAP model
+gap_learning_rate = None  # Adam's peak rate, for the GAP model
 batch_size = None
 learning_rate = None      # RMSprop's; the book: 1e-4
 
@@ -71,7 +74,8 @@ import course_utils  # import before TensorFlow: see 00_setup
 run = course_utils.setup_notebook("09_cats_vs_dogs_augmentation", profile=profile, data_source=data_source,
                                   data_dir=data_dir, output_dir=output_dir, seed=seed, tiny=tiny, image_size=image_size,
                                   n_train=n_train, n_val=n_val, n_test=n_test, epochs=epochs,
-                                  aug_epochs=aug_epochs, gap_epochs=gap_epochs, gap_widths=gap_widths,
+                                  aug_epochs=aug_epochs, gap_epochs=gap_epochs, gap_image_size=gap_image_size,
+                                  gap_stem_stride=gap_stem_stride, gap_widths=gap_widths,
                                   gap_learning_rate=gap_learning_rate, batch_size=batch_size,
                                   learning_rate=learning_rate)
 cfg = run.cfg
@@ -206,9 +210,9 @@ for s in (150, 96, 64):
 # test split, once.
 
 # %%
-def rmsprop_fit(model, train, epochs, lr=None):
+def rmsprop_fit(model, train, epochs):
     return keras_train.fit(model, train, val_ds, epochs=epochs, loss="binary_crossentropy", patience=epochs,
-                           optimizer=keras.optimizers.RMSprop(learning_rate=lr or cfg.learning_rate), verbose=1)
+                           optimizer="rmsprop", learning_rate=cfg.learning_rate, verbose=1)
 
 
 def last_epoch_gap(res):
@@ -315,22 +319,54 @@ print(f"GAP model: {params_gap:,} parameters at any image size "
 # %% [markdown]
 # That small GAP network is hard to train from scratch in a few minutes: plain stacked
 # convolutions learn slowly. The model we train, and that notebook 12 explains, keeps the GAP
-# head but makes two modern changes: **batch normalization** after every convolution (each
-# layer's inputs stay centred and scaled, so a larger learning rate is safe and training moves
-# faster) and **wider** blocks (`gap_widths` filters), with `Dropout` before the single output
-# unit. It is trained with Adam (`gap_learning_rate`) on the augmented pipeline. Its last ReLU,
-# the map that GAP averages, is named `last_conv` for notebook 12.
+# head but makes four modern changes:
+#
+# - **batch normalization** after every convolution: each layer's inputs stay centred and scaled,
+#   so a larger learning rate is safe and training moves faster;
+# - **wider** blocks (`gap_widths` filters), with `Dropout` before the single output unit;
+# - **larger images for less arithmetic**: it sees `gap_image_size` pixels, and its first
+#   convolution moves `gap_stem_stride` pixels at a time, so that the most expensive layer on a
+#   CPU, the one at full resolution, computes a quarter of the positions (with a stride of 2).
+#   More detail goes in, and the maps that notebook 12 turns into heat-maps still have several
+#   cells on a side;
+# - a **learning-rate schedule**: Adam's rate climbs over two epochs to `gap_learning_rate`
+#   (a warm-up: the first steps, from random weights, are the least reliable), then falls along
+#   half a cosine to almost zero at the last epoch (`keras_train.cosine_lambda`). Large steps
+#   early, small ones at the end, so the last epochs settle instead of bouncing around with the
+#   noise of each batch.
+#
+# It trains on the same augmentation as above. Its last ReLU, the map that GAP averages, is
+# named `last_conv` for notebook 12.
 
 # %%
+gap_size = cfg.gap_image_size
+gap_train_ds = keras_data.split_dataset(split, "train", gap_size, bs, seed=seed, augment=augment)
+gap_val_ds, gap_test_ds = (keras_data.split_dataset(split, name, gap_size, bs) for name in ("validation", "test"))
 keras.utils.set_random_seed(seed)
-gap_model = cats_dogs_gap_cnn(image_size=size, widths=tuple(cfg.gap_widths), batchnorm=True, dropout=0.3)
-print(f"batch-normalized GAP model: {gap_model.count_params():,} parameters")
+gap_model = cats_dogs_gap_cnn(image_size=gap_size, widths=tuple(cfg.gap_widths), batchnorm=True, dropout=0.3,
+                              stem_stride=cfg.gap_stem_stride)
+print(f"batch-normalized GAP model: {gap_model.count_params():,} parameters, {gap_size}x{gap_size} inputs, "
+      f"last_conv maps {gap_model.get_layer('last_conv').output.shape[1]}x"
+      f"{gap_model.get_layer('last_conv').output.shape[2]}")
+schedule = keras_train.cosine_lambda(cfg.gap_learning_rate, cfg.gap_epochs, warmup=2)
 with run.timer("train_gap"):
-    res_gap = keras_train.fit(gap_model, aug_train_ds, val_ds, epochs=cfg.gap_epochs, loss="binary_crossentropy",
-                              patience=cfg.gap_epochs, optimizer=keras.optimizers.Adam(cfg.gap_learning_rate))
-gap_test_acc = float(gap_model.evaluate(test_ds, verbose=0, return_dict=True)["accuracy"])
+    res_gap = keras_train.fit(gap_model, gap_train_ds, gap_val_ds, epochs=cfg.gap_epochs, loss="binary_crossentropy",
+                              patience=cfg.gap_epochs, optimizer="adam", learning_rate=cfg.gap_learning_rate,
+                              lr_schedule=schedule)
+gap_test_acc = float(gap_model.evaluate(gap_test_ds, verbose=0, return_dict=True)["accuracy"])
 print(f"test accuracy (weights of epoch {res_gap.best_epoch}): {gap_test_acc:.3f}")
 fig = plots.plot_history(res_gap.history, title="batch-normalized GAP + augmentation", best_epoch=res_gap.best_epoch)
+
+# %% [markdown]
+# **On this profile it falls short.** In the `laptop` run stored here the GAP model reaches
+# 0.726 on the test images, short of the 0.75 that the last check asks for. Before this run we
+# compared variants on the *validation* images only (more epochs; a second convolution in the last
+# block, which would also have had more parameters than the scratch model): none settled clearly
+# higher than this one's validation accuracy at its best epoch (in the table below), and that
+# number is itself optimistic, since the epoch was chosen on it. Within a few CPU minutes this
+# small network, trained from scratch on 1,000 images, stays around three in four; the check
+# below stays ✗ on this profile rather than being tuned on the test images. Notebook 10 shows the
+# way past it: features learned on ImageNet.
 
 # %% [markdown]
 # We save all three models in the Keras 3 format (`.keras`: the architecture, the weights and the
@@ -344,12 +380,12 @@ from course_utils.setup.artifacts import save_artifact
 
 for name, model in [("cats_dogs_scratch", scratch), ("cats_dogs_aug_dropout", aug_model), ("cats_dogs_gap", gap_model)]:
     model.save(run.path(f"{name}.keras"))
-gap_record = run.artifact_record({"image_size": int(size), "test_acc": round(gap_test_acc, 4),
+gap_record = run.artifact_record({"image_size": int(gap_size), "test_acc": round(gap_test_acc, 4),
                                   "best_epoch": res_gap.best_epoch})
 gap_path = save_artifact(gap_model, "09_gap_model", gap_record, run.output_dir)
 reloaded = keras.models.load_model(gap_path)
 print("reloaded GAP model, test accuracy:",
-      round(float(reloaded.evaluate(test_ds, verbose=0, return_dict=True)["accuracy"]), 3))
+      round(float(reloaded.evaluate(gap_test_ds, verbose=0, return_dict=True)["accuracy"]), 3))
 print("record:", {k: gap_record[k] for k in ("notebook", "profile", "seed", "metrics")})
 
 # %% [markdown]
@@ -373,7 +409,8 @@ table.round(3)
 
 # %%
 fig = plots.bar_chart({"scratch": scratch_test_acc, "aug + dropout": aug_dropout_test_acc, "GAP": gap_test_acc},
-                      ylabel="test accuracy", title=f"{2 * cfg.n_train} training images, {size}x{size}")
+                      ylabel="test accuracy",
+                      title=f"{2 * cfg.n_train} training images, {size}x{size} (GAP: {gap_size}x{gap_size})")
 
 # %% [markdown]
 # ## Questions
@@ -422,8 +459,9 @@ fig = plots.bar_chart({"scratch": scratch_test_acc, "aug + dropout": aug_dropout
 #   for that gap, given the extra epochs they need; the checks below say how far they got on
 #   this run, on the curves and on the test images.
 # - Global average pooling replaces millions of dense weights by one average per channel; batch
-#   normalization and wider blocks make such a model quicker to train from scratch, and it is
-#   the one notebook 12 explains.
+#   normalization, wider blocks, larger images through a strided first convolution and a
+#   warm-up + cosine learning-rate schedule make such a model quicker to train from scratch, and
+#   it is the one notebook 12 explains.
 #
 # On the `full` profile (the book's 1,000 / 500 / 500, 150×150, and its 30 to 100 epochs on a GPU)
 # the book reports about 70–72% from scratch and about 82% with augmentation and dropout; the course
@@ -468,4 +506,6 @@ run.save_metrics({
     "params_gap_trained": int(gap_model.count_params()),
     "params_scratch_trained": int(scratch.count_params()),
     "image_size": int(size),
+    "gap_image_size": int(gap_size),
+    "gap_best_epoch": res_gap.best_epoch,
 })

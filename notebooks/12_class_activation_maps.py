@@ -50,6 +50,7 @@ run_keras = True
 run_torch = True
 # This notebook's own knobs: None takes the value from the profile table.
 epochs = None
+learning_rate = None      # RMSprop's, for the stand-ins trained when 09's or 11's model is missing
 image_size = None
 n_train = None
 n_val = None
@@ -71,6 +72,7 @@ import course_utils  # import before TensorFlow: see 00_setup
 
 run = course_utils.setup_notebook("12_class_activation_maps", profile=profile, data_source=data_source,
                                   data_dir=data_dir, output_dir=output_dir, seed=seed, tiny=tiny, epochs=epochs,
+                                  learning_rate=learning_rate,
                                   image_size=image_size, n_train=n_train, n_val=n_val, n_test=n_test,
                                   batch_size=batch_size, keras_backbone=keras_backbone, pointing_dir=pointing_dir,
                                   pointing_n=pointing_n, torch_image_size=torch_image_size,
@@ -140,7 +142,7 @@ else:
 
     from course_utils import plots
     from course_utils.keras_ import cam
-    from course_utils.keras_.data import load_images, make_dataset
+    from course_utils.keras_.data import load_images, split_dataset
     from course_utils.keras_.models import cats_dogs_gap_cnn
     from course_utils.keras_.train import fit
     from course_utils.keras_.transfer import frozen_base_model, keras_augmentation, load_backbone
@@ -161,13 +163,12 @@ else:
               f"training a STAND-IN GAP model here for {cfg.epochs} epoch(s); it is far weaker than 09's, so "
               f"expect rough maps")
         gap_model = cats_dogs_gap_cnn(image_size=cfg.image_size)
-        gap_train = make_dataset(split.paths["train"], split.labels["train"], cfg.image_size,
-                                 cfg.batch_size, shuffle=True, seed=seed, augment=keras_augmentation(seed=seed))
-        gap_val = make_dataset(split.paths["validation"], split.labels["validation"], cfg.image_size,
-                               cfg.batch_size)
+        gap_train = split_dataset(split, "train", cfg.image_size, cfg.batch_size, seed=seed,
+                                  augment=keras_augmentation(seed=seed))
+        gap_val = split_dataset(split, "validation", cfg.image_size, cfg.batch_size)
         with run.timer("keras_train_gap"):
             fit(gap_model, gap_train, gap_val, epochs=cfg.epochs, loss="binary_crossentropy", patience=None,
-                optimizer=keras.optimizers.RMSprop(learning_rate=1e-3))
+                optimizer="rmsprop", learning_rate=cfg.learning_rate)
         gap_source = f"STAND-IN trained here ({cfg.epochs} epochs)"
     gap_size = int(gap_model.input_shape[1])
     print(f"GAP model: {gap_size}x{gap_size} inputs, {gap_model.count_params():,} parameters")
@@ -196,7 +197,7 @@ if run_keras:
 # %% [markdown]
 # ### A.1 The class activation map, by hand
 #
-# The GAP model ends in: last conv layer → feature maps $F_k$ (128 of them) →
+# The GAP model ends in: last conv layer → feature maps $F_k$ (256 in 09's model) →
 # `GlobalAveragePooling2D` → one Dense unit with weights $w_k$ → sigmoid. The logit is
 # $z = b + \sum_k w_k \cdot \mathrm{mean}(F_k) = b + \mathrm{mean}\big(\sum_k w_k F_k\big)$, so the map
 # $\mathrm{CAM} = \sum_k w_k F_k$ says how much each *position* contributed to "dog". For an image
@@ -209,9 +210,9 @@ if run_keras:
 if run_keras:
     feature_model = cam.cam_model(gap_model, "last_conv")
     feature_maps, probs_gap = (np.asarray(t) for t in feature_model(x_gap, training=False))
-    dog_weights = gap_model.layers[-1].get_weights()[0][:, 0]              # (128,) weights of the dog unit
+    dog_weights = gap_model.layers[-1].get_weights()[0][:, 0]              # (K,) weights of the dog unit
     print("feature maps:", feature_maps.shape, " dense weights:", dog_weights.shape)
-    # by hand, for the first image: weighted sum of its 128 maps, sign of the predicted class
+    # by hand, for the first image: weighted sum of its K maps, sign of the predicted class
     sign = 1.0 if probs_gap[0, 0] >= 0.5 else -1.0
     by_hand = sign * (feature_maps[0] @ dog_weights)
     by_hand = (by_hand - by_hand.min()) / (by_hand.max() - by_hand.min())   # scale to [0, 1]
@@ -268,11 +269,11 @@ if run_keras:
             run.stand_in(f"{pretrained.name} with random weights", f"{pretrained.name} with ImageNet weights",
                          "no ImageNet weights could be had (cache, mirror or download)")
         finetuned = frozen_base_model(pretrained, keras_augmentation(seed=seed))
-        make_ds = lambda s: make_dataset(split.paths[s], split.labels[s], cfg.image_size,  # noqa: E731
-                                         cfg.batch_size, shuffle=s == "train", seed=seed, rescale=False)
+        stand_in_train, stand_in_val = (split_dataset(split, name, cfg.image_size, cfg.batch_size, seed=seed,
+                                                      rescale=False) for name in ("train", "validation"))
         with run.timer("keras_train_frozen_head"):
-            fit(finetuned, make_ds("train"), make_ds("validation"), epochs=cfg.epochs, patience=None,
-                loss="binary_crossentropy", optimizer=keras.optimizers.RMSprop(learning_rate=1e-3))
+            fit(finetuned, stand_in_train, stand_in_val, epochs=cfg.epochs, patience=None,
+                loss="binary_crossentropy", optimizer="rmsprop", learning_rate=cfg.learning_rate)
         finetuned_source = f"STAND-IN: a frozen-base model trained here ({cfg.epochs} epochs)"
     nested, conv_layer_name = cam.find_last_conv(finetuned)
     print(f"{finetuned_source}\nGrad-CAM layer: {conv_layer_name!r} inside the nested model {nested!r}")
@@ -296,10 +297,10 @@ if run_keras:
     assert np.allclose(finetuned_probs, finetuned.predict(x_finetuned, verbose=0), atol=1e-4)  # same forward pass
     fig = plots.show_images([plots.overlay_heatmap(img / 255.0, m) for img, m in zip(x_finetuned, gradcam_maps)],
                             titles=[f"{t}: P(dog)={p:.2f}" for t, p in zip(true_names, finetuned_probs[:, 0])],
-                            ncols=9, size=1.9, suptitle=f"Grad-CAM, {nested}")
+                            ncols=9, size=1.9, suptitle=f"Grad-CAM, {nested} at {conv_layer_name}")
     keras_metrics["gradcam_shape"] = list(gradcam_maps.shape[1:])
-    keras_metrics["gradcam_raw_shape"] = list(cam.grad_cam(finetuned, x_finetuned[:1], conv_layer_name,
-                                                           nested=nested)[0].shape[1:])
+    keras_metrics["gradcam_last_raw_shape"] = list(cam.grad_cam(finetuned, x_finetuned[:1], conv_layer_name,
+                                                                nested=nested)[0].shape[1:])
     keras_metrics["gradcam_model_source"] = finetuned_source
     keras_metrics["chelsea_p_dog_finetuned"] = float(finetuned_probs[-1, 0])
 
@@ -308,6 +309,35 @@ if run_keras:
 # on a side), upsampled for display. The score we differentiate is the class
 # *logit*, not the probability: for a confident prediction (P(dog) = 1.00) the sigmoid is flat,
 # its gradient underflows to zero and a probability-based map would be empty.
+#
+# **Which layer?** Grad-CAM can be taken at any convolutional layer, and the choice is a
+# trade-off. The last one has the most class-specific features (it is what the head reads) but
+# the coarsest grid: at 160 pixels MobileNet's last maps are 5×5, one cell per 32×32 patch, so
+# the peak can only say "somewhere in this fifth of the image". One stage earlier, before the
+# last stride-2 step, the maps are twice as fine (10×10), and the features, though more generic,
+# are still about parts of animals; the gradient of the class score, which flows back through the
+# last stage, still picks the ones that matter for this prediction. Much earlier layers would be
+# finer still but see edges and textures, not cats. `cam.find_last_conv(model, finer=2)` finds the
+# end of that earlier stage:
+
+# %%
+if run_keras:
+    _, finer_layer_name = cam.find_last_conv(finetuned, finer=2)
+    finer_maps, _ = cam.grad_cam(finetuned, x_finetuned, finer_layer_name, nested=nested, upsample_to=finetuned_size)
+    fig = plots.show_images([plots.overlay_heatmap(img / 255.0, m) for img, m in zip(x_finetuned, finer_maps)],
+                            titles=[f"{t}: P(dog)={p:.2f}" for t, p in zip(true_names, finetuned_probs[:, 0])],
+                            ncols=9, size=1.9, suptitle=f"Grad-CAM, {nested} at {finer_layer_name}")
+    keras_metrics["gradcam_raw_shape"] = list(cam.grad_cam(finetuned, x_finetuned[:1], finer_layer_name,
+                                                           nested=nested)[0].shape[1:])
+    keras_metrics["gradcam_layer"] = finer_layer_name
+    print(f"Grad-CAM at {conv_layer_name}: {keras_metrics['gradcam_last_raw_shape']} maps; at {finer_layer_name}: "
+          f"{keras_metrics['gradcam_raw_shape']} maps")
+
+# %% [markdown]
+# Compare the two rows: twice as many cells on a side, so each warm patch is placed twice as
+# precisely. The pointing game below scores both layers on the same images. We chose the finer
+# one for the check at the end beforehand, on composites built from the *validation* images
+# (where it pointed better than the last layer), not on the test composites it is scored on here.
 #
 # ### A.3 Grad-CAM on a Sequential model: it *is* CAM for a GAP network
 #
@@ -339,30 +369,42 @@ if run_keras:
     labelled = np.array([{"cat": 0, "dog": 1}.get(it.label.lower().rstrip("s"), -1) for it in pointing_items])
     target = labelled if (labelled >= 0).all() else None
     cam_point, probs_point = cam.class_activation_maps(gap_model, pointing_batch(gap_size) / 255.0, target=target)
-    gradcam_point, ft_probs_point = cam.grad_cam(finetuned, pointing_batch(finetuned_size), conv_layer_name,
+    gradcam_point, ft_probs_point = cam.grad_cam(finetuned, pointing_batch(finetuned_size), finer_layer_name,
                                                  nested=nested, target=target)
+    gradcam_last_point, _ = cam.grad_cam(finetuned, pointing_batch(finetuned_size), conv_layer_name,
+                                         nested=nested, target=target)
 
     def confidence(p):
         return float(np.mean(np.maximum(p[:, 0], 1 - p[:, 0])))
 
     cam_hits, gradcam_hits = pointing.hits(cam_point, pointing_items), pointing.hits(gradcam_point, pointing_items)
+    gradcam_last_hits = pointing.hits(gradcam_last_point, pointing_items)
     keras_metrics.update({"keras_cam_pointing_acc": float(np.mean(cam_hits)),
                           "keras_gradcam_pointing_acc": float(np.mean(gradcam_hits)),
+                          "keras_gradcam_last_pointing_acc": float(np.mean(gradcam_last_hits)),
                           "keras_gap_confidence": confidence(probs_point),
                           "keras_finetuned_confidence": confidence(ft_probs_point),
                           "keras_pointing_class": "labelled" if target is not None else "predicted"})
-    print(f"{'':28s} {'pointing accuracy':>18s} {'mean P(predicted class)':>24s}")
-    print(f"{'CAM, GAP model':28s} {np.mean(cam_hits):18.3f} {confidence(probs_point):24.3f}")
-    print(f"{'Grad-CAM, pretrained model':28s} {np.mean(gradcam_hits):18.3f} {confidence(ft_probs_point):24.3f}")
+    print(f"{'':44s} {'pointing accuracy':>18s} {'mean P(predicted class)':>24s}")
+    print(f"{'CAM, GAP model':44s} {np.mean(cam_hits):18.3f} {confidence(probs_point):24.3f}")
+    for name, hit in ((conv_layer_name, gradcam_last_hits), (finer_layer_name, gradcam_hits)):
+        print(f"{'Grad-CAM, pretrained model, ' + name:44s} {np.mean(hit):18.3f} {confidence(ft_probs_point):24.3f}")
     shown = list(range(min(6, pointing_n_images)))
     fig = plots.show_images([plots.overlay_heatmap(pointing_batch(finetuned_size)[i] / 255.0,
                                                    cam.upsample(gradcam_point[i:i + 1], finetuned_size)[0])
                              for i in shown],
                             titles=[f"{pointing_items[i].label}: {'hit' if gradcam_hits[i] else 'miss'}" for i in shown],
                             title_colors=["green" if gradcam_hits[i] else "red" for i in shown], ncols=6, size=1.9,
-                            suptitle="Grad-CAM on the pointing set (pretrained model)")
+                            suptitle=f"Grad-CAM at {finer_layer_name} on the pointing set (pretrained model)")
 
 # %% [markdown]
+# **On this run** (the table above): CAM of 09's GAP model points inside the box on 0.767 of the
+# 60 composites, and Grad-CAM of 11's model on 0.650 at `conv_pw_11_relu` against 0.550 at the
+# last conv layer, all far above a random point (0.20) but short of the 0.8 the checks at the end
+# ask for. The finer layer helped, as the trade-off predicts, but not enough: a peak is scored at
+# the centre of its cell, and near the edge of the pasted photo a cell of 16 pixels (of 160) is
+# still coarse. The checks stay ✗ on this profile.
+#
 # <!-- KERAS-END -->
 #
 # ## Part B · PyTorch
@@ -587,8 +629,12 @@ rows = []
 if run_keras:
     rows += [{"map": "CAM, GAP model (Keras)", "raw map": keras_metrics["cam_raw_shape"],
               "shown at": keras_metrics["cam_shape"], "pointing accuracy": keras_metrics["keras_cam_pointing_acc"]},
-             {"map": "Grad-CAM, pretrained base (Keras)", "raw map": keras_metrics["gradcam_raw_shape"],
-              "shown at": keras_metrics["gradcam_shape"], "pointing accuracy": keras_metrics["keras_gradcam_pointing_acc"]}]
+             {"map": "Grad-CAM, pretrained base, last conv layer (Keras)",
+              "raw map": keras_metrics["gradcam_last_raw_shape"], "shown at": keras_metrics["gradcam_shape"],
+              "pointing accuracy": keras_metrics["keras_gradcam_last_pointing_acc"]},
+             {"map": f"Grad-CAM, pretrained base, {keras_metrics['gradcam_layer']} (Keras)",
+              "raw map": keras_metrics["gradcam_raw_shape"], "shown at": keras_metrics["gradcam_shape"],
+              "pointing accuracy": keras_metrics["keras_gradcam_pointing_acc"]}]
 if run_torch:
     rows += [{"map": f"Grad-CAM, {imagenet.name} top class (PyTorch)", "raw map": list(torch_point[0].shape),
               "shown at": [224, 224], "pointing accuracy": torch_metrics["torch_gradcam_pointing_acc"]},
@@ -681,7 +727,9 @@ if run_keras:
                f"{chance:.2f}); mean confidence {keras_metrics['keras_gap_confidence']:.2f}; model: {gap_source[:60]}")
     run.lesson("keras_gradcam_points", "Grad-CAM of the pretrained model points at the animal on at least 80% of the "
                "pointing set", keras_metrics["keras_gradcam_pointing_acc"] >= 0.8,
-               f"{keras_metrics['keras_gradcam_pointing_acc']:.3f} of {pointing_n_images} images (a random point: "
+               f"{keras_metrics['keras_gradcam_pointing_acc']:.3f} of {pointing_n_images} images at "
+               f"{keras_metrics['gradcam_layer']} {keras_metrics['gradcam_raw_shape']} (at the last conv layer: "
+               f"{keras_metrics['keras_gradcam_last_pointing_acc']:.3f}; a random point: "
                f"{chance:.2f}); mean confidence {keras_metrics['keras_finetuned_confidence']:.2f}")
     run.lesson("gradcam_is_cam_on_gap", "on a GAP network, Grad-CAM at the last conv layer equals CAM",
                same_keras and (same if run_torch else True),

@@ -42,14 +42,34 @@ def _rank4(layer) -> bool:
         return False
 
 
-def find_last_conv(model) -> tuple[str | None, str]:
+def find_last_conv(model, finer: int = 1) -> tuple[str | None, str]:
     """``(nested_model_name or None, layer_name)`` of the last layer with a 4-D output that is not
     pooling, searching inside nested models too (VGG16: ``block5_conv3``; MobileNet:
-    ``conv_pw_13_relu``; the GAP model: ``last_conv``)."""
+    ``conv_pw_13_relu``; the GAP model: ``last_conv``).
+
+    ``finer=2``: the last such layer whose maps are at least twice as large on a side, i.e. the
+    end of the stage before the last downsampling (MobileNet: ``conv_pw_11_relu``, 10x10 instead
+    of 5x5 at 160 pixels; VGG16: ``block4_conv3``). A finer map places evidence more precisely;
+    its features are less specific to the classes (the trade-off 12 measures)."""
+    nested, name = _find_last_conv(model)
+    if finer <= 1:
+        return nested, name
+    owner = model.get_layer(nested) if nested else model
+    size = owner.get_layer(name).output.shape[1]
+    for layer in reversed(owner.layers):
+        kind = type(layer).__name__.lower()
+        if _rank4(layer) and "pool" not in kind and "padding" not in kind and not _is_input(layer) \
+                and not _is_nested(layer) and layer.output.shape[1] is not None \
+                and layer.output.shape[1] >= finer * size:
+            return nested, layer.name
+    raise ValueError(f"{owner.name} has no layer with maps {finer}x finer than {name!r}")
+
+
+def _find_last_conv(model) -> tuple[str | None, str]:
     for layer in reversed(model.layers):
         if _is_nested(layer) and layer.name != "augmentation":
             try:
-                inner = find_last_conv(layer)
+                inner = _find_last_conv(layer)
             except ValueError:
                 continue
             return layer.name, inner[1]

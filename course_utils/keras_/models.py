@@ -95,41 +95,53 @@ def cats_dogs_scratch_cnn(image_size: int = 150, dropout: float = 0.0):
                            name="cats_dogs_scratch_cnn")
 
 
-def cats_dogs_gap_cnn(image_size: int = 150, widths=None, batchnorm: bool = False, dropout: float = 0.0):
+def cats_dogs_gap_cnn(image_size: int = 150, widths=None, batchnorm: bool = False, dropout: float = 0.0,
+                      stem_stride: int = 1, convs_per_block=1):
     """The global-average-pooling variant: conv(3x3, same, ReLU) with 16-32-64-128 filters and max
     pooling after the first three, GlobalAveragePooling2D, Dense 1 sigmoid (97,569 parameters at
     any image size). Its last conv layer is named ``last_conv`` for class activation maps.
-    With ``widths``, ``batchnorm`` or ``dropout`` it is :func:`bn_gap_cnn` with one sigmoid output
-    (the wider, batch-normalized GAP net 09 trains). Uncompiled. Taught in 05; trained in
-    09_cats_vs_dogs_augmentation, used in 12."""
-    if widths is None and not batchnorm and not dropout:
+    With ``widths``, ``batchnorm``, ``dropout``, ``stem_stride`` or ``convs_per_block`` it is
+    :func:`bn_gap_cnn` with one sigmoid output (the wider, batch-normalized GAP net 09 trains).
+    Uncompiled. Taught in 05; trained in 09_cats_vs_dogs_augmentation, used in 12."""
+    if widths is None and not batchnorm and not dropout and stem_stride == 1 and isinstance(convs_per_block, int) \
+            and convs_per_block == 1:
         return keras_from_spec(CATS_DOGS_GAP_SPEC, (image_size, image_size, 3), output_activation="sigmoid",
                                name="cats_dogs_gap_cnn", last_conv_name="last_conv")
     return bn_gap_cnn((image_size, image_size, 3), widths or (16, 32, 64, 128), n_outputs=1,
-                      batchnorm=batchnorm, dropout=dropout, name="cats_dogs_gap_cnn")
+                      batchnorm=batchnorm, dropout=dropout, stem_stride=stem_stride,
+                      convs_per_block=convs_per_block, name="cats_dogs_gap_cnn")
 
 
 def bn_gap_cnn(input_shape, widths=(32, 64, 128, 256), n_outputs: int = 2, batchnorm: bool = True,
-               dropout: float = 0.0, convs_per_block: int = 1, bn_momentum: float = 0.9, name: str = "bn_gap_cnn"):
+               dropout: float = 0.0, convs_per_block=1, bn_momentum: float = 0.9, stem_stride: int = 1,
+               name: str = "bn_gap_cnn"):
     """A small modern convnet: per width, ``convs_per_block`` x [conv 3x3 (same) -> BatchNorm ->
-    ReLU], then 2x2 max pooling (none after the last block), GlobalAveragePooling2D, [Dropout],
+    ReLU] (one count for every block, or one per block: depth is cheapest in the late, small
+    blocks), then 2x2 max pooling (none after the last block), GlobalAveragePooling2D, [Dropout],
     Dense ``n_outputs`` (softmax, or sigmoid for 1). BatchNorm lets a from-scratch network train
     at a higher learning rate in few epochs; GAP keeps the head tiny (no Flatten -> Dense with
     millions of weights to memorise a few hundred images). The last ReLU is named ``last_conv``:
     it is the map GAP averages, so class activation maps work on it. ``bn_momentum`` 0.9 instead of
     Keras' 0.99: with a few steps per epoch (a few hundred images) the running statistics used at
     evaluation time would otherwise still be far from the data's after many epochs, and validation
-    accuracy would sit at the majority share while training accuracy rises. Uncompiled.
+    accuracy would sit at the majority share while training accuracy rises. ``stem_stride`` 2
+    makes the very first convolution a strided one: larger images at a quarter of the cost of the
+    first block, whose full-resolution maps are the most expensive part on a CPU. Uncompiled.
     Trained in 07_monkeypox_classifier and 09_cats_vs_dogs_augmentation."""
     import keras
     from keras import layers
 
+    counts = [int(convs_per_block)] * len(widths) if isinstance(convs_per_block, int) else \
+        [int(c) for c in convs_per_block]
+    if len(counts) != len(widths) or min(counts) < 1:
+        raise ValueError(f"convs_per_block={convs_per_block!r}: one count >= 1, or one per width {tuple(widths)}")
     model = keras.Sequential(name=name)
     model.add(keras.Input(shape=tuple(input_shape)))
     for b, w in enumerate(widths):
-        for c in range(convs_per_block):
-            last = b == len(widths) - 1 and c == convs_per_block - 1
-            model.add(layers.Conv2D(w, 3, padding="same", use_bias=not batchnorm))
+        for c in range(counts[b]):
+            last = b == len(widths) - 1 and c == counts[b] - 1
+            stride = int(stem_stride) if b == 0 and c == 0 else 1
+            model.add(layers.Conv2D(w, 3, strides=stride, padding="same", use_bias=not batchnorm))
             if batchnorm:
                 model.add(layers.BatchNormalization(momentum=bn_momentum))
             model.add(layers.ReLU(name="last_conv" if last else None))

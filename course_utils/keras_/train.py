@@ -38,6 +38,27 @@ def exponential_lambda(initial_lr: float = 1e-3, rate: float = 0.1):
     return lambda epoch, lr=None: float(initial_lr * math.exp(-rate * epoch))
 
 
+def cosine_lambda(initial_lr: float, epochs: int, warmup: int = 0, final_fraction: float = 0.0):
+    """A warm-up + cosine schedule for ``keras.callbacks.LearningRateScheduler`` (or ``fit``'s
+    ``lr_schedule``): the rate climbs linearly to ``initial_lr`` over the first ``warmup`` epochs,
+    then follows half a cosine towards ``final_fraction * initial_lr``, reached just after the last
+    of ``epochs`` (epoch counted from 0; the last epoch still takes a small step). Large steps
+    while the weights are far from any minimum, small ones at the end, so the last epochs settle
+    instead of bouncing: a short run ends near its best. Taught in 09."""
+    if initial_lr <= 0 or epochs < 1 or warmup < 0 or not 0 <= final_fraction <= 1:
+        raise ValueError("initial_lr must be > 0, epochs >= 1, warmup >= 0 and 0 <= final_fraction <= 1")
+    warmup = min(int(warmup), int(epochs) - 1)
+    floor = initial_lr * final_fraction
+
+    def lr(epoch, _lr=None):
+        if epoch < warmup:
+            return float(initial_lr * (epoch + 1) / (warmup + 1))
+        t = (epoch - warmup) / max(1, epochs - warmup)
+        return float(floor + (initial_lr - floor) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
+
+    return lr
+
+
 def balanced_class_weights(labels, n_classes: int | None = None) -> dict[int, float]:
     """``{class: n / (n_classes * count(class))}``: the rarer class weighs more, so each class
     contributes the same total weight to the loss (scikit-learn's ``"balanced"`` rule). Taught in 07."""

@@ -127,6 +127,21 @@ def test_exponential_lambda_and_class_weights():
         balanced_class_weights([0, 0, 0], n_classes=2)  # class 1 has no examples
 
 
+def test_cosine_lambda_warms_up_then_falls_to_almost_zero():
+    from course_utils.keras_.train import cosine_lambda
+
+    f = cosine_lambda(2e-3, 10, warmup=2)
+    rates = [f(e) for e in range(10)]
+    assert rates[0] == pytest.approx(2e-3 / 3) and rates[1] == pytest.approx(2 * 2e-3 / 3)
+    assert rates[2] == pytest.approx(2e-3)                           # the peak, after the warm-up
+    assert all(a > b for a, b in zip(rates[2:], rates[3:]))          # then it only falls
+    assert 0 < rates[-1] < 0.05 * 2e-3                               # the last epoch still takes a small step
+    assert cosine_lambda(1e-3, 1, warmup=2)(0) == pytest.approx(1e-3)  # a one-epoch run skips the warm-up
+    assert cosine_lambda(1e-3, 4, final_fraction=0.5)(3) > 0.5e-3
+    with pytest.raises(ValueError):
+        cosine_lambda(1e-3, 0)
+
+
 def test_make_callbacks_and_a_tiny_fit(tmp_path):
     import keras
 

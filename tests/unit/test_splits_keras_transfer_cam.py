@@ -246,6 +246,11 @@ def test_gradcam_works_through_a_nested_base_where_the_naive_recipe_fails(no_wei
     model = frozen_base_model(bb)
     nested, layer = cam.find_last_conv(model)
     assert nested == bb.model.name and layer == "conv_pw_13_relu"
+    finer = cam.find_last_conv(model, finer=2)
+    assert finer == (nested, "conv_pw_11_relu")                   # the stage before the last stride
+    base = model.get_layer(nested)
+    assert base.get_layer(finer[1]).output.shape[1] == 2 * base.get_layer(layer).output.shape[1]
+    assert cam.grad_cam(model, np.zeros((1, 64, 64, 3), "float32"), finer[1], nested=nested)[0].shape == (1, 4, 4)
     with pytest.raises(ValueError):
         cam.naive_grad_model(model, layer, nested)
     x = np.random.default_rng(0).uniform(0, 255, (2, 64, 64, 3)).astype("float32")

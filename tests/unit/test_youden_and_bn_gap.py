@@ -42,3 +42,13 @@ def test_bn_gap_cnn_shapes_cam_layer_and_outputs():
     g = cats_dogs_gap_cnn(32, widths=(8, 16), batchnorm=True, dropout=0.3)
     assert g.outputs[0].shape[-1] == 1 and g.get_layer("last_conv").output.shape[1:] == (16, 16, 16)
     assert cats_dogs_gap_cnn(150).count_params() == 97_569            # the plain one is unchanged
+    s = cats_dogs_gap_cnn(48, widths=(8, 16, 32), batchnorm=True, stem_stride=2)
+    assert s.layers[0].strides == (2, 2) and all(layer.strides == (1, 1) for layer in s.layers[1:]
+                                                 if type(layer).__name__ == "Conv2D")
+    assert s.get_layer("last_conv").output.shape[1:] == (6, 6, 32)     # 48 -> 24 (stride) -> 12 -> 6
+    assert s.count_params() == cats_dogs_gap_cnn(48, widths=(8, 16, 32), batchnorm=True).count_params()
+    d = cats_dogs_gap_cnn(32, widths=(8, 16), batchnorm=True, convs_per_block=(1, 2))
+    assert [layer.filters for layer in d.layers if type(layer).__name__ == "Conv2D"] == [8, 16, 16]
+    assert d.get_layer("last_conv").output.shape[1:] == (16, 16, 16)
+    with pytest.raises(ValueError):
+        cats_dogs_gap_cnn(32, widths=(8, 16), batchnorm=True, convs_per_block=(1, 2, 3))
