@@ -196,3 +196,19 @@ def test_make_optimizer_by_name_and_rate():
     with pytest.raises(ValueError, match="not one of"):
         kt.make_optimizer("adagrad")
 
+
+
+def test_notebooks_take_optimizers_and_rates_from_the_helper():
+    """One place builds Keras optimizers (keras_.train.make_optimizer), at rates the profile table holds."""
+    pattern = __import__("re").compile(r"keras\.optimizers\.(Adam|RMSprop|SGD)\(")
+    found = [f"{p.name}:{i}" for p in sorted(Path(__file__).resolve().parents[2].glob("notebooks/*.py"))
+             for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
+    assert found == [], f"build optimizers with keras_train.make_optimizer / optimizer='name': {found}"
+
+
+def test_notebooks_build_split_pipelines_with_split_dataset():
+    """09-12 build a split's Keras pipeline with keras_.data.split_dataset, not a local wrapper."""
+    pattern = __import__("re").compile(r"make_dataset\(\s*split\.paths\[")
+    found = [p.name for p in sorted(Path(__file__).resolve().parents[2].glob("notebooks/*.py"))
+             if pattern.search(p.read_text())]
+    assert found == [], f"use split_dataset(split, name, size, batch, ...) in {found}"
