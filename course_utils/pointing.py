@@ -129,3 +129,12 @@ def box_area_fraction(items) -> float:
     """Mean share of the image the boxes cover: what a map pointing at random would score."""
     return float(np.mean([(b[2] - b[0]) * (b[3] - b[1]) / (s[0] * s[1]) for b, s in
                           ((it.box, it.size) for it in items)]))
+
+
+def centre_point_fraction(items) -> float:
+    """Share of the set whose box contains the image centre: what a map that always peaks in the
+    middle would score. A photo pasted at a random place still covers the centre often (more often
+    the larger it is), so a saliency map shows that it finds the object only if it beats this
+    guess, not merely a random point (:func:`box_area_fraction`)."""
+    return float(np.mean([b[0] <= s[0] / 2 < b[2] and b[1] <= s[1] / 2 < b[3] for b, s in
+                          ((it.box, it.size) for it in items)]))

@@ -123,6 +123,8 @@ def test_notebook_12_plays_the_pointing_game_on_any_folder(tmp_path):
     assert rows[0]["status"] == "ok", rows[0]["error"]
     m = rows[0]["metrics_doc"]["metrics"]
     assert m["pointing_n_images"] == 3
+    # the baselines come from this folder's boxes: 30x20 of 90x70, none over the centre (45, 35)
+    assert m["pointing_random_baseline"] == pytest.approx(600 / 6300) and m["pointing_centre_baseline"] == 0.0
     assert m["keras_pointing_class"] == "predicted"          # no cat/dog folders: the predicted class
     # the learner's folder untouched
     assert sorted((p.name, p.stat().st_mtime_ns) for p in folder.rglob("*")) == before

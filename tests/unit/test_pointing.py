@@ -1,5 +1,6 @@
 """course_utils.pointing: the pointing game of 12 (no notebook execution)."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -65,3 +66,12 @@ def test_load_pointing_set_names_what_is_wrong(tmp_path):
     (folder / "boxes.json").write_text(json.dumps({"bee/a.jpg": [2, 1, 8, 9]}))
     items = pointing.load_pointing_set(folder)
     assert [(it.relpath, it.label, it.box, it.size) for it in items] == [("bee/a.jpg", "bee", (2, 1, 8, 9), (20, 10))]
+
+
+def test_centre_point_baseline_counts_boxes_that_cover_the_middle():
+    items = [pointing.PointingItem(path=Path("a.jpg"), relpath="cat/a.jpg", label="cat", box=box, size=(100, 100))
+             for box in ([40, 40, 60, 60], [0, 0, 50, 50], [45, 10, 90, 80], [50, 50, 99, 99])]
+    # the first, third and fourth contain (50, 50); a box's right and bottom edges are outside it
+    assert pointing.centre_point_fraction(items) == pytest.approx(0.75)
+    assert pointing.centre_point_fraction(items[1:2]) == 0.0
+
