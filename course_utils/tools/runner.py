@@ -67,6 +67,8 @@ def _strip_papermill(nb_path: Path, dest: Path) -> None:
     for c in nb.cells:
         c.metadata.pop("papermill", None)
         c.metadata.pop("execution", None)
+        if c.metadata.get("tags") == []:  # papermill adds empty tags; jupytext --sync would drop them
+            c.metadata.pop("tags")
         if c.get("outputs"):
             c.outputs = _merged_streams(c.outputs)
     nb.metadata.pop("papermill", None)

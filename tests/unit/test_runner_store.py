@@ -3,7 +3,7 @@ import json
 
 import nbformat
 
-from course_utils.tools.runner import _merged_streams, store_metrics
+from course_utils.tools.runner import _merged_streams, _strip_papermill, store_metrics
 
 
 def test_progress_fragments_are_stored_as_their_final_state():
@@ -25,3 +25,20 @@ def test_stored_metrics_keep_numbers_and_drop_machine_paths(tmp_path):
     stored = json.loads(path.read_text())
     assert stored["metrics"] == {"test_acc": 0.9868} and stored["lessons"] == doc["lessons"]
     assert stored["settings"]["data_dir"] == ".../mnist"
+
+
+def test_stored_notebook_drops_papermill_traces_and_keeps_real_tags(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cells = [nbformat.v4.new_code_cell("profile = 'auto'"), nbformat.v4.new_code_cell("profile = 'laptop'"),
+             nbformat.v4.new_code_cell("print(1)")]
+    cells[0].metadata = {"tags": ["parameters"], "papermill": {"duration": 1.0}}
+    cells[1].metadata = {"tags": ["injected-parameters"]}
+    cells[2].metadata = {"tags": [], "execution": {"iopub.status.idle": "now"}}
+    nb.cells, nb.metadata["papermill"] = cells, {"parameters": {}}
+    nbformat.write(nb, tmp_path / "executed.ipynb")
+    _strip_papermill(tmp_path / "executed.ipynb", tmp_path / "stored.ipynb")
+    stored = nbformat.read(tmp_path / "stored.ipynb", as_version=4)
+    assert [c.source for c in stored.cells] == ["profile = 'auto'", "print(1)"]
+    assert [dict(c.metadata) for c in stored.cells] == [{"tags": ["parameters"]}, {}]   # as jupytext --sync writes
+    assert "papermill" not in stored.metadata
+
