@@ -93,7 +93,7 @@ def evaluate(model, loader, device, criterion=None) -> tuple[float, float]:
 
 
 def fit(model, train_loader, optimizer, criterion, device, epochs: int = 1, val_loader=None,
-        eval_every: int | None = None, scheduler=None, frozen_bn_eval: bool = False, is_inception: bool = False,
+        eval_every: int | None = None, scheduler=None, frozen_bn_eval: bool | str = False, is_inception: bool = False,
         keep_best: bool = False, checkpoint_path: str | Path | None = None, class_to_idx: dict | None = None,
         progress: bool = True, verbose: bool = False) -> tuple[dict, dict]:
     """The PyTorch training loop of the course (taught in 06; used by 05's plain-vs-residual
@@ -108,7 +108,9 @@ def fit(model, train_loader, optimizer, criterion, device, epochs: int = 1, val_
 
     ``scheduler.step()`` is called once per epoch, after the optimizer steps. ``frozen_bn_eval``
     keeps batch-norm layers whose parameters are frozen in eval mode, so small augmented batches
-    do not overwrite their ImageNet statistics (the fine-tuning trap; Keras does the same).
+    do not overwrite their ImageNet statistics (the fine-tuning trap; Keras does the same);
+    ``frozen_bn_eval="all"`` keeps every batch-norm layer's statistics, trainable ones included
+    (11 fine-tunes a stage's scale and offset while its ImageNet statistics stay).
     ``is_inception``: Inception v3 returns ``(logits, aux_logits)`` in training; the loss is
     ``loss(logits) + 0.4 * loss(aux_logits)`` as in the paper. ``keep_best`` keeps (and loads at
     the end) the weights of the epoch with the best validation accuracy, saved with the optimizer
@@ -132,7 +134,7 @@ def fit(model, train_loader, optimizer, criterion, device, epochs: int = 1, val_
     for epoch in range(1, epochs + 1):
         model.train()
         if frozen_bn_eval:
-            freeze_batchnorm_stats(model)
+            freeze_batchnorm_stats(model, trainable_too=frozen_bn_eval == "all")
         loss_sum, correct, n = 0.0, 0, 0
         bar = progress_bar(train_loader, total=n_batches, desc=f"epoch {epoch}/{epochs}", disable=not progress)
         t0 = time.perf_counter()
@@ -194,14 +196,15 @@ def train_model(model, dataloaders: dict, criterion, optimizer, num_epochs: int,
     return model, history, best
 
 
-def freeze_batchnorm_stats(model) -> int:
-    """Put every batch-norm layer without trainable parameters in eval mode; returns how many."""
+def freeze_batchnorm_stats(model, trainable_too: bool = False) -> int:
+    """Put every batch-norm layer without trainable parameters (with ``trainable_too``: every
+    batch-norm layer) in eval mode, so its running statistics stay; returns how many."""
     from torch import nn
 
     n = 0
     for m in model.modules():
         is_bn = isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d))
-        if is_bn and not any(p.requires_grad for p in m.parameters()):
+        if is_bn and (trainable_too or not any(p.requires_grad for p in m.parameters())):
             m.eval()
             n += 1
     return n

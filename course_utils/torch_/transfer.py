@@ -326,40 +326,6 @@ def train_feature_head(backbone: Backbone, splits, size: int, batch_size: int, e
     return history, best, loaders
 
 
-def fine_tune_last_stage(backbone: Backbone, splits, size: int, batch_size: int, epochs: int, device,
-                         base_lr: float = 1e-4, head_mult: float = 10.0, seed: int = 0, checkpoint_path=None,
-                         unfreeze: bool = True):
-    """11's fine-tuning recipe: unfreeze the last stage (:func:`unfreeze_last_stage`), give the
-    head ``head_mult`` times the base learning rate (:func:`discriminative_param_groups`), train
-    on augmented images with :func:`course_utils.torch_.train.train_model` keeping frozen batch
-    norm in eval mode, StepLR once per epoch. Returns ``(model, history, best, unfrozen_names)``.
-    ``unfreeze=False`` is the control of 11: the same images, epochs and head learning rate, with
-    the whole backbone frozen, so only the head trains."""
-    import torch
-    from torch import nn
-
-    from course_utils.torch_.data import make_loader
-    from course_utils.torch_.train import train_model
-
-    names = unfreeze_last_stage(backbone.model)
-    if not unfreeze:
-        for p in backbone.model.parameters():
-            p.requires_grad = False
-        for p in head_parameters(backbone.model):
-            p.requires_grad = True
-        names = [n for n in names if n in ("classifier", "fc")]
-    opt = torch.optim.Adam(discriminative_param_groups(backbone.model, base_lr, head_mult))
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, epochs // 2), gamma=0.3)
-    loaders = {"train": make_loader(splits.dataset("train", train_transform(size, backbone.mean, backbone.std)),
-                                    batch_size, shuffle=True, seed=seed),
-               "val": make_loader(splits.dataset("val", eval_transform(size, backbone.mean, backbone.std)),
-                                  batch_size)}
-    model, history, best = train_model(backbone.model, loaders, nn.CrossEntropyLoss(), opt, epochs, device,
-                                       scheduler=sched, class_to_idx=splits.class_to_idx,
-                                       checkpoint_path=checkpoint_path, frozen_bn_eval=True)
-    return model, history, best, names
-
-
 def choose_backbone(name: str, tiny: bool = False):
     """``(backbone, weights_infos)``: the backbone named ``name`` with its ImageNet weights; a
     torchvision ResNet whose weights cannot be had falls back to EfficientNet-Lite0, saying so.
@@ -524,25 +490,12 @@ def train_on_cache(backbone: Backbone, cache: dict, epochs: int, device, base_lr
     else:
         data, trained = cache, top
 
-    class StageInEval(nn.Module):  # the stage's batch norm keeps ImageNet statistics while it trains
-        def __init__(self, inner):
-            super().__init__()
-            self.inner = inner
-
-        def train(self, mode: bool = True):
-            super().train(mode)
-            for m in self.inner.modules():
-                if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                    m.eval()
-            return self
-
-        def forward(self, x):
-            return self.inner(x)
-
     torch.manual_seed(seed)
     opt = torch.optim.Adam(discriminative_param_groups(model, base_lr, head_mult))
     loaders = [make_loader(TensorDataset(*data[k]), batch_size, shuffle=k == "train_aug", seed=seed)
                for k in ("train_aug", "val")]
-    history, best = fit(StageInEval(trained), loaders[0], opt, nn.CrossEntropyLoss(), device, epochs=epochs,
-                        val_loader=loaders[1], keep_best=True, progress=False, verbose=verbose)
+    # frozen_bn_eval="all": the stage's batch norm keeps its ImageNet statistics while it trains
+    history, best = fit(trained, loaders[0], opt, nn.CrossEntropyLoss(), device, epochs=epochs,
+                        val_loader=loaders[1], keep_best=True, progress=False, verbose=verbose,
+                        frozen_bn_eval="all")
     return top, history, best, names

@@ -116,6 +116,9 @@ def test_freeze_batchnorm_stats_and_predict():
         p.requires_grad = False
     net.train()
     assert freeze_batchnorm_stats(net) == 1 and not net[1].training and net[0].training
+    trainable = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)).train()
+    assert freeze_batchnorm_stats(trainable) == 0 and trainable[1].training          # it trains: left alone
+    assert freeze_batchnorm_stats(trainable, trainable_too=True) == 1 and not trainable[1].training
     ds = torch.utils.data.TensorDataset(torch.randn(10, 3, 8, 8), torch.randint(0, 2, (10,)))
     probs, labels = predict(net, make_loader(ds, 4), "cpu")
     assert probs.shape == (10, 2) and labels.shape == (10,)
