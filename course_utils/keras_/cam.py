@@ -42,6 +42,11 @@ def _rank4(layer) -> bool:
         return False
 
 
+def _is_map(layer) -> bool:
+    """A layer whose output is a stack of feature maps: 4-D, not pooling, not the input."""
+    return _rank4(layer) and "pool" not in type(layer).__name__.lower() and not _is_input(layer)
+
+
 def find_last_conv(model, finer: int = 1) -> tuple[str | None, str]:
     """``(nested_model_name or None, layer_name)`` of the last layer with a 4-D output that is not
     pooling, searching inside nested models too (VGG16: ``block5_conv3``; MobileNet:
@@ -57,10 +62,8 @@ def find_last_conv(model, finer: int = 1) -> tuple[str | None, str]:
     owner = model.get_layer(nested) if nested else model
     size = owner.get_layer(name).output.shape[1]
     for layer in reversed(owner.layers):
-        kind = type(layer).__name__.lower()
-        if _rank4(layer) and "pool" not in kind and "padding" not in kind and not _is_input(layer) \
-                and not _is_nested(layer) and layer.output.shape[1] is not None \
-                and layer.output.shape[1] >= finer * size:
+        if _is_map(layer) and "padding" not in type(layer).__name__.lower() and not _is_nested(layer) \
+                and layer.output.shape[1] is not None and layer.output.shape[1] >= finer * size:
             return nested, layer.name
     raise ValueError(f"{owner.name} has no layer with maps {finer}x finer than {name!r}")
 
@@ -73,7 +76,7 @@ def _find_last_conv(model) -> tuple[str | None, str]:
             except ValueError:
                 continue
             return layer.name, inner[1]
-        if _rank4(layer) and "pool" not in type(layer).__name__.lower() and not _is_input(layer):
+        if _is_map(layer):
             return None, layer.name
     raise ValueError(f"{model.name} has no layer with a 4-D output")
 
