@@ -727,25 +727,33 @@ print(normalize_cam(cam_from_maps(np.arange(12.0).reshape(2, 2, 3), np.array([1.
 chance = pointing.box_area_fraction(pointing_items)
 centre = pointing.centre_point_fraction(pointing_items)
 baselines = f"a random point: {chance:.2f}, the image centre: {centre:.2f}"
+
+
+def points_at_object(acc):
+    """The bar for every pointing check: 80% of the set, and better than a fixed guess at the centre."""
+    return acc >= 0.8 and acc > centre
+
+
 if run_keras:
     run.lesson("keras_cam_points", "CAM of the GAP model points at the animal: its maximum falls inside the box on "
                "at least 80% of the pointing set, more often than a fixed guess at the image centre",
-               keras_metrics["keras_cam_pointing_acc"] >= 0.8 and keras_metrics["keras_cam_pointing_acc"] > centre,
+               points_at_object(keras_metrics["keras_cam_pointing_acc"]),
                f"{keras_metrics['keras_cam_pointing_acc']:.3f} of {pointing_n_images} images ({baselines}); "
                f"mean confidence {keras_metrics['keras_gap_confidence']:.2f}; model: {gap_source[:60]}")
     run.lesson("keras_gradcam_points", "Grad-CAM of the pretrained model points at the animal on at least 80% of the "
                "pointing set, more often than a fixed guess at the image centre",
-               keras_metrics["keras_gradcam_pointing_acc"] >= 0.8 and keras_metrics["keras_gradcam_pointing_acc"] > centre,
+               points_at_object(keras_metrics["keras_gradcam_pointing_acc"]),
                f"{keras_metrics['keras_gradcam_pointing_acc']:.3f} of {pointing_n_images} images at "
                f"{keras_metrics['gradcam_layer']} {keras_metrics['gradcam_raw_shape']} (at the last conv layer: "
-               f"{keras_metrics['keras_gradcam_last_pointing_acc']:.3f}; {baselines}); mean confidence {keras_metrics['keras_finetuned_confidence']:.2f}")
+               f"{keras_metrics['keras_gradcam_last_pointing_acc']:.3f}; {baselines}); "
+               f"mean confidence {keras_metrics['keras_finetuned_confidence']:.2f}")
     run.lesson("gradcam_is_cam_on_gap", "on a GAP network, Grad-CAM at the last conv layer equals CAM",
                same_keras and (same if run_torch else True),
                f"Keras {same_keras}" + (f", PyTorch {same}" if run_torch else ""))
 if run_torch:
     run.lesson("torch_gradcam_points", "Grad-CAM of the ImageNet network's top class points at the object on at "
                "least 80% of the pointing set, more often than a fixed guess at the image centre",
-               torch_metrics["torch_gradcam_pointing_acc"] >= 0.8 and torch_metrics["torch_gradcam_pointing_acc"] > centre,
+               points_at_object(torch_metrics["torch_gradcam_pointing_acc"]),
                f"{torch_metrics['torch_gradcam_pointing_acc']:.3f} of {pointing_n_images} images ({baselines}), "
                f"{imagenet.name} at conv_head")
     run.lesson("gradcam_matches_library", "the hand-written Grad-CAM agrees with pytorch_grad_cam (correlation "
