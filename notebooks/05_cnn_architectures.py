@@ -59,6 +59,7 @@ depth_experiment_width = None     # channels of the first stage
 depth_experiment_batch = None     # mini-batch size
 depth_experiment_threads = None   # PyTorch CPU threads for it (None: leave PyTorch's default)
 depth_experiment_seeds = None     # how many seeds (seed, seed + 1, ...) the experiment is repeated with
+depth_experiment_lr = None        # SGD's learning rate (momentum 0.9), the same for both networks
 
 # %%
 import course_utils  # import before TensorFlow: see 00_setup
@@ -71,7 +72,8 @@ run = course_utils.setup_notebook("05_cnn_architectures", profile=profile, data_
                                   depth_experiment_width=depth_experiment_width,
                                   depth_experiment_batch=depth_experiment_batch,
                                   depth_experiment_threads=depth_experiment_threads,
-                                  depth_experiment_seeds=depth_experiment_seeds)
+                                  depth_experiment_seeds=depth_experiment_seeds,
+                                  depth_experiment_lr=depth_experiment_lr)
 cfg = run.cfg
 
 # %%
@@ -454,7 +456,7 @@ with run.timer("plain_vs_residual"):
             net = small_resnet(n_blocks=n_blocks, width=width, n_classes=10, residual=kind == "residual")
             batches = make_loader(TensorDataset(xt, yt), cfg.depth_experiment_batch, seed=s,
                                   n_batches=cfg.depth_experiment_steps)   # the same batches for both networks
-            sgd = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+            sgd = torch.optim.SGD(net.parameters(), lr=cfg.depth_experiment_lr, momentum=0.9)
             history, _ = fit(net, batches, sgd, torch.nn.CrossEntropyLoss(), run.device, eval_every=log_every,
                              progress=False)
             losses = history["loss"]   # mean training loss of the last log_every steps

@@ -72,6 +72,7 @@ split_fractions = None    # train / validation / test shares of the images
 widths = None             # filters per block of the network trained from scratch
 dropout = None            # before its output layer
 pretrained_image_size = None  # input size of the pretrained baseline (EfficientNet-Lite0: 224)
+n_folds = None            # patient folds of the cross-validation (section 11)
 
 # %%
 import course_utils  # import before TensorFlow: see 00_setup
@@ -83,7 +84,7 @@ run = course_utils.setup_notebook("07_monkeypox_classifier", profile=profile, da
                                   timing_epochs=timing_epochs, timing_widths=timing_widths,
                                   timing_batch_size=timing_batch_size, split_fractions=split_fractions, widths=widths,
                                   dropout=dropout, pretrained_image_size=pretrained_image_size,
-                                  positive_class=positive_class)
+                                  n_folds=n_folds, positive_class=positive_class)
 cfg = run.cfg
 
 # %%
@@ -694,14 +695,90 @@ except torch_transfer.WeightsUnavailable as err:
 # than its architecture: notebooks 10 and 11 take this further with transfer learning and
 # fine-tuning.
 #
-# In the stored `laptop` run the network trained from scratch does not reach the test AUC of 0.75
-# that the first check below asks for (✗): it learns something, its AUC is above the 0.5 of a
-# coin, but on 137 training photos it stays far below what the pretrained features give with a
-# linear model. With 45 test images one AUC moves by several points from one patient split to
-# the next, so read the ✗ as "not shown on this split", not as a measured ceiling.
+# In the stored `laptop` run the network trained from scratch scores a test AUC of 0.648 on this
+# split: above the 0.5 of a coin, far below the pretrained features' 0.896. With 45 test images
+# one AUC moves by several points from one patient split to the next, so section 11 asks the
+# question again, on every photo.
 
 # %% [markdown]
-# ## 11. One table
+# ## 11. One split, or five? Cross-validation by patient
+#
+# Every number so far comes from one test set of a few dozen photos, and with so few a single
+# AUC moves by several points from one patient split to the next. The usual remedy on small data
+# is **k-fold cross-validation grouped by patient**: `StratifiedGroupKFold` from scikit-learn
+# deals the patients into `n_folds` folds (each patient in exactly one, both classes in each);
+# every fold is the test set once, while the model trains on the others. Every photo is then
+# tested exactly once, by a model that never saw its patient, and we get `n_folds` AUCs whose
+# spread shows how much one split can mislead.
+#
+# Both models are judged this way. The network follows section 6's recipe with no validation
+# set: the fixed exponential schedule, the last epoch's weights. The pretrained baseline picks
+# its `C` by AUC on an inner patient split *of the training folds*, never on the test fold.
+
+# %%
+from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
+
+
+def patient_folds(n_folds):
+    """``n_folds`` (train, test) index pairs; every patient in one test fold, both classes in each."""
+    return list(StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed).split(paths, y_all, groups))
+
+
+def scratch_fold_auc(train_idx, test_idx):
+    """Section 6's network and recipe trained on ``train_idx``; its AUC on ``test_idx``."""
+    keras.utils.set_random_seed(seed)
+    train_ds_k, test_ds_k, _ = datasets(train_idx, test_idx, test_idx, augment=augment)
+    net = bn_gap_cnn(input_shape, tuple(cfg.widths), 2, dropout=cfg.dropout)
+    res = keras_train.fit(net, train_ds_k, None, epochs=cfg.epochs, learning_rate=cfg.learning_rate,
+                          lr_schedule="exponential", patience=None, verbose=0,
+                          class_weight=keras_train.balanced_class_weights(y_all[train_idx]))
+    y_k, probs_k = keras_data.labels_and_probabilities(res.model, test_ds_k)
+    return metrics.auc_from_scores(y_k, metrics.positive_scores(probs_k))
+
+
+def pretrained_fold_auc(train_idx, test_idx):
+    """Logistic regression on the pretrained features, ``C`` chosen on inner patient folds of ``train_idx``."""
+    inner = StratifiedGroupKFold(n_splits=3, shuffle=True, random_state=seed).split(
+        train_idx, y_all[train_idx], groups[train_idx])
+    model_k = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000, class_weight="balanced")),
+                           {"logisticregression__C": [0.01, 0.1, 1.0]}, cv=list(inner), scoring="roc_auc")
+    model_k.fit(feats[train_idx], y_all[train_idx])   # refits on the whole training fold with the best C
+    return metrics.auc_from_scores(y_all[test_idx], model_k.predict_proba(feats[test_idx])[:, 1])
+
+
+have_features = not np.isnan(pretrained_baseline_auc)
+cv_rows = []
+with run.timer("cross_validation"):
+    for k, (train_k, test_k) in enumerate(patient_folds(cfg.n_folds), start=1):
+        cv_rows.append({"test images": len(test_k), "test patients": len(set(groups[test_k])),
+                        "from scratch": scratch_fold_auc(train_k, test_k),
+                        "pretrained + logistic": pretrained_fold_auc(train_k, test_k) if have_features else np.nan})
+        print(f"fold {k}: {cv_rows[-1]['test images']} test images; AUC from scratch {cv_rows[-1]['from scratch']:.3f}, "
+              f"pretrained {cv_rows[-1]['pretrained + logistic']:.3f}")
+cv_table = pd.DataFrame(cv_rows, index=[f"fold {k}" for k in range(1, len(cv_rows) + 1)])
+cv_auc_folds, pretrained_cv_auc_folds = cv_table["from scratch"].tolist(), cv_table["pretrained + logistic"].tolist()
+cv_auc_mean, pretrained_cv_auc_mean = float(np.mean(cv_auc_folds)), float(np.mean(pretrained_cv_auc_folds))
+print(f"\nmean test AUC over {len(cv_rows)} patient folds: from scratch {cv_auc_mean:.3f} "
+      f"(folds {min(cv_auc_folds):.3f}-{max(cv_auc_folds):.3f}), pretrained features {pretrained_cv_auc_mean:.3f} "
+      f"(folds {min(pretrained_cv_auc_folds):.3f}-{max(pretrained_cv_auc_folds):.3f})")
+print(f"section 7's single split: from scratch {auc:.3f}, pretrained features {pretrained_baseline_auc:.3f}")
+fig = plots.bar_chart({"from scratch": cv_auc_mean, "pretrained + logistic": pretrained_cv_auc_mean},
+                      ylabel=f"mean test AUC, {len(cv_rows)} patient folds",
+                      title="every photo tested once, by a model that never saw its patient")
+
+# %% [markdown]
+# **On this run** the network trained from scratch averages a test AUC of 0.696 over the five
+# folds, and its folds range from 0.511, a coin toss, to 0.882: one split of a few dozen photos
+# can land anywhere in that range, and section 7's 0.648 is one such draw. The pretrained features
+# average 0.896, and each of their folds (0.861 to 0.962) is above the scratch network's mean.
+# Cross-validation settles what one split could not: trained from scratch on about 180 photos,
+# this recipe stays near 0.70, short of the 0.75 the first check below asks for (✗), while what
+# ImageNet taught a network carries over (✓). The recipe had been chosen on three other single
+# patient splits, where it scored 0.79, 0.78 and 0.75; a recipe picked on a few small splits
+# looks better there than it is, which is one more reason to cross-validate on data this small.
+
+# %% [markdown]
+# ## 12. One table
 
 # %%
 rows = {"patient split (augmented)": (result, rep), "random image split (augmented)": (rresult, rrep),
@@ -720,7 +797,7 @@ print(comparison.round(3).to_string())
 # limited by memorising its training set; its clearest effect is often on the *curves* (a
 # smaller train-validation gap) rather than on one small test set. To compare settings reliably
 # on data this small, repeat each run with several seeds or patient splits and compare the
-# averages.
+# averages, as section 11 did.
 #
 # ## Summary
 #
@@ -736,6 +813,8 @@ print(comparison.round(3).to_string())
 # - Report sensitivity, specificity, precision, F1 and MCC from the confusion matrix, AUC from
 #   probabilities, and choose the threshold on validation data with a rule that says what it
 #   protects (here Youden's J).
+# - On data this small, cross-validate by patient: the same recipe scored anywhere from a coin
+#   toss to a good test on single splits of a few dozen photos.
 # - From scratch, a couple of hundred photos are very little: whether the small batch-normalized
 #   network reached the target on this run is the first check below. A pretrained network's
 #   features, with only a linear model on top, are the stronger start for data this small.
@@ -749,17 +828,21 @@ print(comparison.round(3).to_string())
 
 # %%
 run.lesson("scratch_learns", "A small batch-normalized network trained from scratch learns: test AUC on new "
-           "patients of at least 0.75",
-           auc >= 0.75, f"test AUC {auc:.3f} on {len(y_test)} images of {len(set(groups[te]))} patients; best "
-           f"validation loss {result.best_value:.3f} vs ln 2 = {np.log(2):.3f}")
+           f"patients of at least 0.75, averaged over {len(cv_rows)} patient folds",
+           cv_auc_mean >= 0.75, f"mean test AUC {cv_auc_mean:.3f} (folds {min(cv_auc_folds):.3f}-{max(cv_auc_folds):.3f}, "
+           f"each of the {len(paths)} images tested once); section 7's single split: {auc:.3f} on {len(y_test)} "
+           f"images of {len(set(groups[te]))} patients")
 run.lesson("operating_point", "The threshold chosen on validation (Youden's J) keeps both sensitivity and "
            "specificity above 0 on the test patients",
            op["sensitivity"] > 0 and op["specificity"] > 0,
            f"threshold {threshold:.3f}: sensitivity {op['sensitivity']:.3f}, specificity {op['specificity']:.3f}")
 run.lesson("pretrained_knows_more", "ImageNet features with a logistic regression beat the network trained "
-           "from scratch, reaching a test AUC of at least 0.85 on the same patients",
-           pretrained_baseline_auc >= 0.85 and pretrained_baseline_auc > auc,
-           f"test AUC {pretrained_baseline_auc:.3f} vs {auc:.3f} from scratch")
+           "from scratch, reaching a test AUC of at least 0.85 on the same patients: on the single split and "
+           "averaged over the patient folds",
+           min(pretrained_baseline_auc, pretrained_cv_auc_mean) >= 0.85 and pretrained_baseline_auc > auc
+           and pretrained_cv_auc_mean > cv_auc_mean,
+           f"single split: test AUC {pretrained_baseline_auc:.3f} vs {auc:.3f} from scratch; {len(cv_rows)} folds: "
+           f"mean {pretrained_cv_auc_mean:.3f} vs {cv_auc_mean:.3f}")
 run.lesson("cache_prefetch_pays", "Cache + prefetch (with parallel decoding) make a training epoch at least "
            "1.5x faster than the plain pipeline, with the same light model step in both",
            cache_prefetch_speedup >= 1.5,
@@ -819,7 +902,9 @@ run.save_metrics({
     "network_epoch_s_plain": network_epoch_s_plain, "network_epoch_s_cache_prefetch": network_epoch_s_cache_prefetch,
     "network_cache_prefetch_speedup": network_cache_prefetch_speedup,
     "no_aug_test_acc": nrep["accuracy"], "no_aug_auc": nrep["auc"], "pretrained_c": best_c,
-    "n_images": int(len(paths)), "positive_class": positive, "image_size": int(size),
+    "n_images": int(len(paths)), "positive_class": positive, "n_folds": len(cv_rows),
+    "cv_auc_mean": cv_auc_mean, "cv_auc_folds": cv_auc_folds, "pretrained_cv_auc_mean": pretrained_cv_auc_mean,
+    "pretrained_cv_auc_folds": pretrained_cv_auc_folds, "image_size": int(size),
     "leaked_test_images_random_split": leaked(rtr, rte), "best_epoch": result.best_epoch,
     "best_val_loss": result.best_value, "epochs_run": result.epochs_run, "confusion_matrix": op["confusion_matrix"],
 })

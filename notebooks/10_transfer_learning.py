@@ -63,6 +63,7 @@ torch_epochs = None
 torch_backbone = None
 torch_dataset = None
 torch_batch_size = None
+torch_head_learning_rate = None  # Part B: Adam's rate for the linear head on cached features
 
 # %%
 import course_utils  # import before TensorFlow: see 00_setup
@@ -75,8 +76,8 @@ run = course_utils.setup_notebook("10_transfer_learning", profile=profile, data_
                                   torch_image_size=torch_image_size,
                                   torch_max_per_class=torch_max_per_class, torch_epochs=torch_epochs,
                                   torch_backbone=torch_backbone, torch_dataset=torch_dataset,
-                                  torch_batch_size=torch_batch_size, run_keras=run_keras, run_torch=run_torch,
-                                  torch_data_dir=torch_data_dir)
+                                  torch_batch_size=torch_batch_size, torch_head_learning_rate=torch_head_learning_rate,
+                                  run_keras=run_keras, run_torch=run_torch, torch_data_dir=torch_data_dir)
 cfg = run.cfg
 keras_metrics = {"keras_backbone": None, "keras_weights_source": None, "keras_features_val_acc": None, "keras_frozen_aug_val_acc": None}
 torch_metrics = {"torch_backbone": None, "torch_weights_source": None, "torch_features_val_acc": None, "chelsea_top1": None}
@@ -525,7 +526,7 @@ if run_torch:
 if run_torch:
     torch.manual_seed(seed)
     head = nn.Linear(feat_dim, len(splits.classes))
-    optimizer = torch.optim.Adam(head.parameters(), lr=1e-3)
+    optimizer = torch.optim.Adam(head.parameters(), lr=cfg.torch_head_learning_rate)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, cfg.torch_epochs // 3), gamma=0.5)
     with run.timer("torch_head_train"):
         head, torch_history, torch_best = train_model(

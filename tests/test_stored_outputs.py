@@ -33,6 +33,8 @@ LESSONS_HEADER = "What this run showed ("
 
 NOISE = [re.escape(p) for p in NATIVE_NOISE] + [
     r"IProgress not found", r"^[EWI]\d{4} \d\d:\d\d:\d\d", r"absl::InitializeLog", r"cuInit",
+    # a library's warning in a stored run is noise to a learner: fix its cause (or say why it shows)
+    r"\b(?:User|Future|Deprecation|Runtime)Warning: ",
 ]
 ABSOLUTE_PATH = re.compile(r"(?<![\w.~$/-])/(?:work|home|root|tmp|Users|mnt|var/folders|private)/")
 
@@ -113,24 +115,26 @@ def printed_metrics(nb) -> dict[str, str]:
 #: entry whose lesson holds again fails it (remove the entry then). Every other lesson must hold.
 NOT_HOLDING_YET: dict[tuple[str, str], str] = {
     ("12_class_activation_maps", "keras_cam_points"):
-        "the CAM of 09's GAP model (0.726 test, 8x8 maps at 128 px) points inside the box on 0.767 of 60 "
-        "composites (a random point: 0.20, a fixed guess at the centre: 0.63; 0.60 with the earlier 64 px model), "
-        "short of 0.8; it follows 09's model",
+        "the CAM of 09's GAP model (0.713 test, 8x8 maps at 128 px) points inside the box on 0.670 of 200 "
+        "composites (a random point: 0.19, a fixed guess at the centre: 0.56), short of 0.8: the model "
+        "classifies only 0.47 of the composites right (a small animal on a flat colour is unlike its training "
+        "photos), so its maps cannot point well; it follows 09's model",
     ("12_class_activation_maps", "keras_gradcam_points"):
         "Grad-CAM of 11's fine-tuned MobileNet at conv_pw_11_relu (10x10 at 160 px, chosen on validation "
-        "composites) points inside the box on 0.650 of 60 composites (the centre guess: 0.63), against 0.550 at the "
-        "last conv layer (5x5); "
-        "the finer layer helps but the cells are still coarse for the pointing game",
+        "composites) points inside the box on 0.625 of 200 composites (the centre guess: 0.56; the last conv "
+        "layer: 0.510); the model, 0.93 on real test photos, classifies 0.585 of the composites right and calls "
+        "86% of them cat, and its dog maps miss (0.36 of dogs vs 0.92 of cats hit)",
     ("07_monkeypox_classifier", "scratch_learns"):
         "the from-scratch network (widths 8-64, full-turn augmentation, 40 epochs of an exponential schedule, "
-        "final weights) reached test AUC 0.648 on 45 images of 38 new patients (best validation loss 0.636 "
-        "against ln 2 = 0.693); the same recipe on three other patient splits scored 0.79, 0.78 and 0.75, and "
-        "120 epochs of a slower schedule did not raise them (0.78, 0.73), so one 45-image test set cannot settle it",
+        "final weights) averages a test AUC of 0.696 over 5 patient-grouped folds (folds 0.511-0.882; the single "
+        "45-image split: 0.648), against 0.896 for the pretrained features on the same folds; the recipe had "
+        "scored 0.79, 0.78 and 0.75 on three other single splits, so cross-validation settles it below 0.75",
     ("09_cats_vs_dogs_augmentation", "gap_model_good"):
-        "at 128 px through a stride-2 first convolution, with a warm-up + cosine schedule, the batch-normalized "
-        "GAP model reached 0.726 test (validation 0.766 at its best epoch, 28 of 30) on the laptop profile, in a "
-        "586 s run; on the validation images 45 epochs, 160 px, or an extra convolution (more parameters than "
-        "the scratch model) settled no higher, so the ✗ stays rather than tuning on the test split",
+        "at 128 px through a stride-2 first convolution, with a warm-up + cosine schedule, on 700 training images "
+        "per class, the batch-normalized GAP model reached 0.713 test (300 images) on the laptop profile; the same "
+        "settings with a differently seeded augmentation layer reached 0.760, so one run lands a few points either "
+        "side of about 0.735; validation-only comparisons of more epochs, 160 px or an extra convolution settled "
+        "no higher, so the ✗ stays rather than tuning on the test split",
 }
 
 
@@ -240,6 +244,8 @@ def _notebook_with(*outputs, lessons_text: str | None = None):
     ("stderr", "E0000 00:00:1795449090.544417   26784 cuda_platform.cc:52] failed call to cuInit: UNKNOWN\n"),
     ("stderr", "W0000 00:00:1.0 1 op.cc:1] NodeDef mentions attribute use_unbounded_threadpool which is not\n"),
     ("stderr", "/x/.venv/lib/python3.11/site-packages/tqdm/auto.py:21: TqdmWarning: IProgress not found.\n"),
+    ("stderr", ".../keras/src/models/functional.py:259: UserWarning: The structure of `inputs` doesn't match\n"),
+    ("stderr", ".../sklearn/linear_model/_logistic.py:1: FutureWarning: The default value for l1_ratios will change\n"),
     ("stdout", "CIFAR-10: data_dir -> /work/shared/data/cifar10_small\n"),
     ("stdout", "Metrics written to /home/ann/outputs/01.metrics.json\n"),
     ("stdout", "scratch: /tmp/tmp0j9d298f/flowers: 25 images\n"),

@@ -84,7 +84,9 @@ def _find_last_conv(model) -> tuple[str | None, str]:
 def cam_model(model, conv_layer: str = "last_conv"):
     """The model the tutorial forgot to define: input -> (last conv feature maps, prediction)."""
     keras = _keras()
-    return keras.Model(model.inputs, [model.get_layer(conv_layer).output, model.outputs[0]], name="cam_model")
+    # a single input as a tensor, not a one-item list: called on an array, a list-input model warns
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    return keras.Model(inputs, [model.get_layer(conv_layer).output, model.outputs[0]], name="cam_model")
 
 
 def class_activation_maps(model, images, conv_layer: str = "last_conv", upsample_to: int | None = None,

@@ -206,6 +206,15 @@ def test_notebooks_take_optimizers_and_rates_from_the_helper():
     assert found == [], f"build optimizers with keras_train.make_optimizer / optimizer='name': {found}"
 
 
+def test_notebooks_take_torch_learning_rates_from_the_profile_table():
+    """A PyTorch optimizer in a notebook takes its rate from a knob (``lr=cfg.x``), never a literal:
+    a learner changes it in the parameters cell, and the metrics file records it."""
+    pattern = __import__("re").compile(r"torch\.optim\.\w+\(.*\blr=[0-9.]")
+    found = [f"{p.name}:{i}" for p in sorted(Path(__file__).resolve().parents[2].glob("notebooks/*.py"))
+             for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
+    assert found == [], f"declare the rate as a knob in the profile table: {found}"
+
+
 def test_notebooks_build_split_pipelines_with_split_dataset():
     """09-12 build a split's Keras pipeline with keras_.data.split_dataset, not a local wrapper."""
     pattern = __import__("re").compile(r"make_dataset\(\s*split\.paths\[")

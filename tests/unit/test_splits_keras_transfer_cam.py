@@ -235,6 +235,25 @@ def test_cam_matches_the_hand_computation_and_gradcam(gap_model):
     assert cam.find_last_conv(gap_model) == (None, "last_conv")
 
 
+def test_cam_of_a_reloaded_model_raises_no_input_structure_warning(tmp_path):
+    """A model saved and loaded again (as 12 loads 09's) has a one-item input list; CAM must call it
+    without Keras' "structure of `inputs` doesn't match" warning, which stored notebooks would show."""
+    import warnings
+
+    import keras
+
+    from course_utils.keras_ import cam
+    from course_utils.keras_.models import cats_dogs_gap_cnn
+
+    cats_dogs_gap_cnn(32, widths=(4, 8), batchnorm=True, stem_stride=2).save(tmp_path / "gap.keras")
+    reloaded = keras.models.load_model(tmp_path / "gap.keras")
+    x = np.random.default_rng(0).uniform(0, 1, (2, 32, 32, 3)).astype("float32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        maps, _ = cam.class_activation_maps(reloaded, x)
+    assert maps.shape == (2, 8, 8)
+
+
 def test_gradcam_works_through_a_nested_base_where_the_naive_recipe_fails(no_weights):
     from course_utils.keras_ import cam
     from course_utils.keras_.transfer import (
