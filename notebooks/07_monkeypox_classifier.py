@@ -768,7 +768,7 @@ fig = plots.bar_chart({"from scratch": cv_auc_mean, "pretrained + logistic": pre
 
 # %% [markdown]
 # **On this run** the network trained from scratch averages a test AUC of 0.696 over the five
-# folds, and its folds range from 0.511, a coin toss, to 0.882: one split of a few dozen photos
+# folds, and its folds range from 0.510, a coin toss, to 0.882: one split of a few dozen photos
 # can land anywhere in that range, and section 7's 0.648 is one such draw. The pretrained features
 # average 0.896, and each of their folds (0.861 to 0.962) is above the scratch network's mean.
 # Cross-validation settles what one split could not: trained from scratch on about 180 photos,

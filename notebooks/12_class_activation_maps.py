@@ -411,7 +411,7 @@ if run_keras:
                             suptitle=f"Grad-CAM at {finer_layer_name} on the pointing set (pretrained model)")
 
 # %% [markdown]
-# **On this run** (the table above): CAM of 09's GAP model points inside the box on 0.670 of the
+# **On this run** (the table above): CAM of 09's GAP model points inside the box on 0.680 of the
 # 200 composites, and Grad-CAM of 11's model on 0.625 at `conv_pw_11_relu` against 0.510 at the
 # last conv layer: all far above a random point (0.19), above a fixed guess at the image centre
 # (0.56: a photo pasted at a random place still covers the middle of the canvas about half the
@@ -420,7 +420,7 @@ if run_keras:
 # **Why: error analysis.** The other columns point at the models rather than at the maps. Both
 # Keras models were trained on a few hundred photos that fill the frame; on these composites,
 # where the photo spans half the canvas or less and the rest is one flat colour, they no longer
-# know the answer: the GAP model classifies 0.47 of them right, a coin toss, and the fine-tuned
+# know the answer: the GAP model classifies 0.48 of them right, a coin toss, and the fine-tuned
 # MobileNet 0.585 (0.93 on real test photos), calling 86% of them "cat". A map of the evidence
 # for "dog" from a model that sees a cat can only point at whatever looked most dog-like, and
 # Grad-CAM's pointing splits the same way: 0.916 of the cats, 0.362 of the dogs. A map explains
