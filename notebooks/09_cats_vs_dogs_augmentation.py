@@ -92,6 +92,7 @@ from course_utils.data.splits import CLASSES, get_cats_dogs, make_split
 from course_utils.keras_ import data as keras_data
 from course_utils.keras_ import train as keras_train
 from course_utils.keras_.models import cats_dogs_gap_cnn, cats_dogs_scratch_cnn
+from course_utils.keras_.recipes import train_cats_dogs_gap
 from course_utils.keras_.transfer import keras_augmentation
 
 # %% [markdown]
@@ -340,25 +341,19 @@ print(f"GAP model: {params_gap:,} parameters at any image size "
 # It trains with the same augmentation settings as above, through a layer of its own: a random
 # layer's state moves on with every batch it transforms, so with a shared layer this model's
 # random draws would depend on how long the models before it trained, and the run could not be
-# repeated on its own (`scripts/gap_spread.py` repeats it, once per seed). Its last ReLU, the
+# repeated on its own. The whole recipe is one helper, `keras_.recipes.train_cats_dogs_gap`, so
+# that `scripts/gap_spread.py` can repeat exactly this run, once per seed. Its last ReLU, the
 # map that GAP averages, is named `last_conv` for notebook 12.
 
 # %%
 gap_size = cfg.gap_image_size
-gap_augment = keras_augmentation(rotation=0.1, zoom=0.2, translation=0.1, seed=seed)
-gap_train_ds = keras_data.split_dataset(split, "train", gap_size, bs, seed=seed, augment=gap_augment)
-gap_val_ds, gap_test_ds = (keras_data.split_dataset(split, name, gap_size, bs) for name in ("validation", "test"))
-keras.utils.set_random_seed(seed)
-gap_model = cats_dogs_gap_cnn(image_size=gap_size, widths=tuple(cfg.gap_widths), batchnorm=True, dropout=0.3,
-                              stem_stride=cfg.gap_stem_stride)
+with run.timer("train_gap"):
+    gap_model, res_gap, gap_test_ds = train_cats_dogs_gap(split, gap_size, bs, cfg.gap_epochs, cfg.gap_learning_rate,
+                                                          widths=cfg.gap_widths, stem_stride=cfg.gap_stem_stride,
+                                                          seed=seed)
 print(f"batch-normalized GAP model: {gap_model.count_params():,} parameters, {gap_size}x{gap_size} inputs, "
       f"last_conv maps {gap_model.get_layer('last_conv').output.shape[1]}x"
       f"{gap_model.get_layer('last_conv').output.shape[2]}")
-schedule = keras_train.cosine_lambda(cfg.gap_learning_rate, cfg.gap_epochs, warmup=2)
-with run.timer("train_gap"):
-    res_gap = keras_train.fit(gap_model, gap_train_ds, gap_val_ds, epochs=cfg.gap_epochs, loss="binary_crossentropy",
-                              patience=cfg.gap_epochs, optimizer="adam", learning_rate=cfg.gap_learning_rate,
-                              lr_schedule=schedule)
 gap_test_acc = float(gap_model.evaluate(gap_test_ds, verbose=0, return_dict=True)["accuracy"])
 print(f"test accuracy (weights of epoch {res_gap.best_epoch}): {gap_test_acc:.3f}")
 fig = plots.plot_history(res_gap.history, title="batch-normalized GAP + augmentation", best_epoch=res_gap.best_epoch)

@@ -369,10 +369,11 @@ if run_keras:
 
     labelled = np.array([{"cat": 0, "dog": 1}.get(it.label.lower().rstrip("s"), -1) for it in pointing_items])
     target = labelled if (labelled >= 0).all() else None
+    x_point_finetuned = pointing_batch(finetuned_size)      # read once: both Grad-CAM layers and the figure
     cam_point, probs_point = cam.class_activation_maps(gap_model, pointing_batch(gap_size) / 255.0, target=target)
-    gradcam_point, ft_probs_point = cam.grad_cam(finetuned, pointing_batch(finetuned_size), finer_layer_name,
+    gradcam_point, ft_probs_point = cam.grad_cam(finetuned, x_point_finetuned, finer_layer_name,
                                                  nested=nested, target=target)
-    gradcam_last_point, _ = cam.grad_cam(finetuned, pointing_batch(finetuned_size), conv_layer_name,
+    gradcam_last_point, _ = cam.grad_cam(finetuned, x_point_finetuned, conv_layer_name,
                                          nested=nested, target=target)
 
     def confidence(p):
@@ -403,7 +404,7 @@ if run_keras:
                           "keras_finetuned_composite_acc": composite_accuracy(ft_probs_point)})
     print(pointing_table.round(3).to_string())
     shown = list(range(min(6, pointing_n_images)))
-    fig = plots.show_images([plots.overlay_heatmap(pointing_batch(finetuned_size)[i] / 255.0,
+    fig = plots.show_images([plots.overlay_heatmap(x_point_finetuned[i] / 255.0,
                                                    cam.upsample(gradcam_point[i:i + 1], finetuned_size)[0])
                              for i in shown],
                             titles=[f"{pointing_items[i].label}: {'hit' if gradcam_hits[i] else 'miss'}" for i in shown],

@@ -1,10 +1,11 @@
 """How far apart do two runs of one recipe land? 09's batch-normalized GAP model, once per seed
 (quoted in 09_cats_vs_dogs_augmentation, section 4).
 
-Each run builds 09's split and trains the GAP model exactly as section 4 of 09 does (same helpers,
-the profile's settings); only the seed differs, and with it every random draw: initial weights,
-augmentation, shuffling. It prints one line per seed (the best epoch, its validation accuracy and
-the test accuracy of its weights) and writes all runs to ``--output`` as JSON.
+Each run builds 09's split and trains the GAP model with the helper section 4 of 09 calls
+(``course_utils.keras_.recipes.train_cats_dogs_gap``, at the profile's settings); only the seed
+differs, and with it every random draw: initial weights, augmentation, shuffling. It prints one
+line per seed (the best epoch, its validation accuracy and the test accuracy of its weights) and
+writes all runs to ``--output`` as JSON.
 
     python scripts/gap_spread.py --profile laptop --seeds 42 43 44 --output gap_spread.json
 
@@ -25,22 +26,14 @@ NOTEBOOK = "09_cats_vs_dogs_augmentation"
 
 
 def one_run(split, cfg: dict, seed: int) -> dict:
-    from course_utils.keras_ import data as keras_data
-    from course_utils.keras_ import train as keras_train
-    from course_utils.keras_.models import cats_dogs_gap_cnn
-    from course_utils.keras_.transfer import keras_augmentation
+    from course_utils.keras_.recipes import train_cats_dogs_gap
     from course_utils.setup.env import seed_everything
 
     seed_everything(seed, deterministic=bool(cfg.get("deterministic", True)))
-    size, bs, epochs = cfg["gap_image_size"], cfg["batch_size"], cfg["gap_epochs"]
-    train_ds = keras_data.split_dataset(split, "train", size, bs, seed=seed, augment=keras_augmentation(seed=seed))
-    val_ds, test_ds = (keras_data.split_dataset(split, name, size, bs) for name in ("validation", "test"))
-    model = cats_dogs_gap_cnn(image_size=size, widths=tuple(cfg["gap_widths"]), batchnorm=True, dropout=0.3,
-                              stem_stride=cfg["gap_stem_stride"])
     t = time.perf_counter()
-    res = keras_train.fit(model, train_ds, val_ds, epochs=epochs, loss="binary_crossentropy", patience=epochs,
-                          optimizer="adam", learning_rate=cfg["gap_learning_rate"], verbose=0,
-                          lr_schedule=keras_train.cosine_lambda(cfg["gap_learning_rate"], epochs, warmup=2))
+    model, res, test_ds = train_cats_dogs_gap(split, cfg["gap_image_size"], cfg["batch_size"], cfg["gap_epochs"],
+                                              cfg["gap_learning_rate"], widths=cfg["gap_widths"],
+                                              stem_stride=cfg["gap_stem_stride"], seed=seed, verbose=0)
     return {"seed": seed, "best_epoch": res.best_epoch,
             "val_acc": res.history["val_accuracy"][res.best_epoch - 1],
             "test_acc": float(model.evaluate(test_ds, verbose=0, return_dict=True)["accuracy"]),
