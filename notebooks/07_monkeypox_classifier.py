@@ -65,6 +65,8 @@ max_images_per_class = None
 patience = None
 learning_rate = None
 lr_schedule = None        # "exponential" | "plateau"
+lr_decay = None           # the exponential schedule's rate: lr = learning_rate * exp(-lr_decay * epoch)
+test_time_augmentation = None  # True: judge the average prediction over each image's 8 turns and mirrors
 timing_epochs = None     # epochs timed after the first, per pipeline (section 3)
 timing_widths = None     # filters per block of the light network timed in section 3
 timing_batch_size = None  # its batch size
@@ -81,6 +83,7 @@ run = course_utils.setup_notebook("07_monkeypox_classifier", profile=profile, da
                                   data_dir=data_dir, output_dir=output_dir, seed=seed, tiny=tiny, image_size=image_size,
                                   batch_size=batch_size, epochs=epochs, max_images_per_class=max_images_per_class,
                                   patience=patience, learning_rate=learning_rate, lr_schedule=lr_schedule,
+                                  lr_decay=lr_decay, test_time_augmentation=test_time_augmentation,
                                   timing_epochs=timing_epochs, timing_widths=timing_widths,
                                   timing_batch_size=timing_batch_size, split_fractions=split_fractions, widths=widths,
                                   dropout=dropout, pretrained_image_size=pretrained_image_size,
@@ -104,7 +107,7 @@ from course_utils.data.scan import scan_folder
 from course_utils.data.splits import group_split
 from course_utils.keras_ import data as keras_data
 from course_utils.keras_ import train as keras_train
-from course_utils.keras_.models import bn_gap_cnn, monkeypox_cnn
+from course_utils.keras_.models import bn_gap_cnn, dihedral_average, monkeypox_cnn
 
 print("Keras", keras.__version__, "on", keras.backend.backend())
 logging.getLogger("tensorflow").setLevel(logging.ERROR)  # keep TensorFlow's retracing notices out of the way
@@ -425,16 +428,16 @@ fig = plots.show_images([images[0].numpy()] + [augment(sample, training=True)[0]
 # - **ModelCheckpoint** saves the best-validation model as a `.keras` file (the Keras 3 format:
 #   architecture, weights and optimizer state in one file), whichever weights we go on with.
 # - A **learning-rate schedule**: the exponential lambda schedule
-#   `LearningRateScheduler(lambda epoch: lr0 * exp(-0.1 * epoch))`, which shrinks the step by the
-#   same factor every epoch (the `laptop` profile's: after 40 epochs the step is 2% of where it
-#   started); or the alternative **ReduceLROnPlateau**, which halves it only when the validation
+#   `LearningRateScheduler(lambda epoch: lr0 * exp(-lr_decay * epoch))`, which shrinks the step by
+#   the same factor every epoch (the `laptop` profile's: `lr_decay` 0.033 over 120 epochs, so the
+#   last step is 2% of the first); or the alternative **ReduceLROnPlateau**, which halves it only when the validation
 #   loss stalls (`lr_schedule="plateau"`, the `full` profile's). A constant rate would leave the
 #   weights jumping around to the last epoch.
 # - **Class weights**: the classes are not balanced, so each example is weighted by
 #   `n / (2 · n_class)` and both classes contribute equally to the loss.
 
 # %%
-sched = keras_train.exponential_lambda(cfg.learning_rate, 0.1)
+sched = keras_train.exponential_lambda(cfg.learning_rate, cfg.lr_decay)
 ep = np.arange(cfg.epochs)
 fig, ax = plt.subplots(figsize=(4.5, 3))
 ax.plot(ep + 1, [sched(e) for e in ep], "o-")
@@ -456,8 +459,8 @@ def train(train_idx, val_idx, test_idx, name, augmented=True):
     keras.utils.set_random_seed(seed)
     tr_ds, va_ds, te_ds = datasets(train_idx, val_idx, test_idx, augment=make_augment() if augmented else None)
     net = bn_gap_cnn(input_shape, tuple(cfg.widths), 2, dropout=cfg.dropout)
-    res = keras_train.fit(net, tr_ds, va_ds, epochs=cfg.epochs,
-                          learning_rate=cfg.learning_rate, lr_schedule=cfg.lr_schedule, patience=cfg.patience,
+    res = keras_train.fit(net, tr_ds, va_ds, epochs=cfg.epochs, learning_rate=cfg.learning_rate,
+                          lr_schedule=cfg.lr_schedule, exp_rate=cfg.lr_decay, patience=cfg.patience,
                           class_weight=keras_train.balanced_class_weights(y_all[train_idx]),
                           checkpoint_path=run.path(f"07_{name}_best.keras"))
     return res, va_ds, te_ds
@@ -493,12 +496,37 @@ fig = plots.plot_history(result.history, title="patient split: train vs validati
 # %% [markdown]
 # ## 7. Evaluation on the held-out test patients
 #
-# One batched pass over the test set (`keras_data.labels_and_probabilities`), never a loop that
-# calls `predict` on one image at a time. We keep the **probabilities**: everything below is
-# computed from them.
+# ### Test-time augmentation
+#
+# The argument that made flips and turns safe for training holds at test time too: a lesion
+# turned or mirrored is the same lesion. So the network can look at each test image in all 8
+# orientations of the square (as it is, mirrored left-right, up-down or both, and each of those
+# turned a quarter turn) and we average its 8 answers. No random draws, no retraining; one
+# noisy answer becomes the mean of eight (`course_utils.keras_.models.dihedral_average` wraps
+# the trained network; `test_time_augmentation=False` switches it off). Every model in this
+# notebook is judged this way, so comparisons stay like with like. First, on the validation
+# patients, what it changes:
 
 # %%
-y_test, probs_test = keras_data.labels_and_probabilities(model, test_ds)
+def predictor(net):
+    """The model we judge: ``net`` averaged over each image's 8 turns and mirrors, or ``net`` itself."""
+    return dihedral_average(net) if cfg.test_time_augmentation else net
+
+
+y_val, probs_val_one_view = keras_data.labels_and_probabilities(model, val_ds)
+_, probs_val = keras_data.labels_and_probabilities(predictor(model), val_ds)
+val_auc_one_view = metrics.auc_from_scores(y_val, metrics.positive_scores(probs_val_one_view))
+val_auc = metrics.auc_from_scores(y_val, metrics.positive_scores(probs_val))
+print(f"validation AUC ({len(y_val)} images): one view {val_auc_one_view:.3f}, "
+      f"{'mean of 8 views' if cfg.test_time_augmentation else 'one view (test_time_augmentation is off)'} {val_auc:.3f}")
+
+# %% [markdown]
+# Then the test patients: one batched pass over the test set (`keras_data.labels_and_probabilities`),
+# never a loop that calls `predict` on one image at a time. We keep the **probabilities**:
+# everything below is computed from them.
+
+# %%
+y_test, probs_test = keras_data.labels_and_probabilities(predictor(model), test_ds)
 rep = metrics.binary_report(y_test, probs_test, threshold=0.5)
 cm = np.array(rep["confusion_matrix"])
 fig = plots.plot_confusion_matrix(cm, class_names, title=f"test patients ({len(y_test)} images)")
@@ -605,7 +633,6 @@ auc = rep["auc"]
 # specificity floor*; same idea, different weights.) The table shows the trade-off on validation.
 
 # %%
-y_val, probs_val = keras_data.labels_and_probabilities(model, val_ds)
 print(metrics.threshold_table(y_val, probs_val).round(3).to_string())
 threshold = metrics.threshold_youden(y_val, probs_val)
 op = metrics.binary_report(y_test, probs_test, threshold=threshold)
@@ -628,7 +655,7 @@ print(f"on the test patients: sensitivity {op['sensitivity']:.3f}, specificity {
 # %%
 with run.timer("train_random_split"):
     rresult, _, rtest_ds = train(rtr, rva, rte, "random_split")
-ry, rprobs = keras_data.labels_and_probabilities(rresult.model, rtest_ds)
+ry, rprobs = keras_data.labels_and_probabilities(predictor(rresult.model), rtest_ds)
 rrep = metrics.binary_report(ry, rprobs)
 random_split_test_acc, patient_split_test_acc = rrep["accuracy"], test_acc
 se = np.sqrt(test_acc * (1 - test_acc) / len(y_test))
@@ -651,7 +678,7 @@ print(f"test accuracy, patient split:      {patient_split_test_acc:.3f} (0 leake
 # %%
 with run.timer("train_no_augmentation"):
     nresult, _, ntest_ds = train(tr, va, te, "no_augmentation", augmented=False)
-ny, nprobs = keras_data.labels_and_probabilities(nresult.model, ntest_ds)
+ny, nprobs = keras_data.labels_and_probabilities(predictor(nresult.model), ntest_ds)
 nrep = metrics.binary_report(ny, nprobs)
 aug_test_acc = test_acc  # the main model is the augmented one
 fig = plots.plot_history(nresult.history, title="patient split, no augmentation", best_epoch=kept_epoch(nresult))
@@ -675,6 +702,8 @@ from sklearn.preprocessing import StandardScaler
 
 from course_utils.torch_ import transfer as torch_transfer
 
+C_GRID = (0.01, 0.1, 1.0)   # the logistic regression's regularisation strengths tried (here and in section 11)
+
 
 def pretrained_features(image_paths, px):
     """Pooled EfficientNet-Lite0 features of ``image_paths`` at ``px`` pixels (inputs scaled to [-1, 1])."""
@@ -693,7 +722,7 @@ try:
     with run.timer("pretrained_features"):
         feats = pretrained_features(paths, cfg.pretrained_image_size)
     fits = {c: make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=5000, class_weight="balanced"))
-            .fit(feats[tr], y_all[tr]) for c in (0.01, 0.1, 1.0)}
+            .fit(feats[tr], y_all[tr]) for c in C_GRID}
     val_auc_by_c = {c: metrics.auc_from_scores(y_all[va], f.predict_proba(feats[va])[:, 1]) for c, f in fits.items()}
     best_c = max(val_auc_by_c, key=val_auc_by_c.get)
     pretrained_scores = fits[best_c].predict_proba(feats[te])[:, 1]
@@ -747,9 +776,9 @@ def scratch_fold_auc(train_idx, test_idx):
     train_ds_k, test_ds_k, _ = datasets(train_idx, test_idx, test_idx, augment=make_augment())
     net = bn_gap_cnn(input_shape, tuple(cfg.widths), 2, dropout=cfg.dropout)
     res = keras_train.fit(net, train_ds_k, None, epochs=cfg.epochs, learning_rate=cfg.learning_rate,
-                          lr_schedule="exponential", patience=None, verbose=0,
+                          lr_schedule="exponential", exp_rate=cfg.lr_decay, patience=None, verbose=0,
                           class_weight=keras_train.balanced_class_weights(y_all[train_idx]))
-    y_k, probs_k = keras_data.labels_and_probabilities(res.model, test_ds_k)
+    y_k, probs_k = keras_data.labels_and_probabilities(predictor(res.model), test_ds_k)
     return metrics.auc_from_scores(y_k, metrics.positive_scores(probs_k))
 
 
@@ -758,7 +787,7 @@ def pretrained_fold_auc(train_idx, test_idx):
     inner = StratifiedGroupKFold(n_splits=3, shuffle=True, random_state=seed).split(
         train_idx, y_all[train_idx], groups[train_idx])
     model_k = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000, class_weight="balanced")),
-                           {"logisticregression__C": [0.01, 0.1, 1.0]}, cv=list(inner), scoring="roc_auc")
+                           {"logisticregression__C": list(C_GRID)}, cv=list(inner), scoring="roc_auc")
     model_k.fit(feats[train_idx], y_all[train_idx])   # refits on the whole training fold with the best C
     return metrics.auc_from_scores(y_all[test_idx], model_k.predict_proba(feats[test_idx])[:, 1])
 
@@ -924,4 +953,5 @@ run.save_metrics({
     "pretrained_cv_auc_folds": pretrained_cv_auc_folds, "image_size": int(size),
     "leaked_test_images_random_split": leaked(rtr, rte), "best_epoch": result.best_epoch,
     "best_val_loss": result.best_value, "epochs_run": result.epochs_run, "confusion_matrix": op["confusion_matrix"],
+    "test_time_augmentation": bool(cfg.test_time_augmentation), "val_auc": val_auc, "val_auc_one_view": val_auc_one_view,
 })

@@ -153,6 +153,28 @@ def bn_gap_cnn(input_shape, widths=(32, 64, 128, 256), n_outputs: int = 2, batch
     model.add(layers.Dense(int(n_outputs), activation=_head_activation(int(n_outputs))))
     return model
 
+
+def dihedral_average(model, name: str | None = None):
+    """Test-time augmentation for images with no "up" (skin lesions, microscopy): a model whose
+    output is ``model``'s output averaged over the 8 symmetries of the square -- the image as it
+    is, mirrored left-right, up-down, or both, and each of those four transposed (turned a quarter
+    turn and mirrored). Label-preserving views only, so the average is a steadier estimate of the
+    same answer; no random draws, so the result is reproducible. Square inputs only (a transposed
+    rectangle changes shape). Weights are shared with ``model``, nothing is retrained. Taught in
+    07_monkeypox_classifier."""
+    import keras
+    from keras import ops
+
+    shape = tuple(model.input_shape[1:])
+    if len(shape) != 3 or shape[0] is None or shape[0] != shape[1]:
+        raise ValueError(f"dihedral_average needs square images (height == width), got input shape {shape}")
+    x = keras.Input(shape=shape)
+    flips = [x, ops.flip(x, axis=1), ops.flip(x, axis=2), ops.flip(ops.flip(x, axis=1), axis=2)]
+    views = flips + [ops.transpose(v, (0, 2, 1, 3)) for v in flips]
+    return keras.Model(x, keras.layers.Average()([model(v) for v in views]),
+                       name=name or f"{model.name}_dihedral_average")
+
+
 def flatten_length_reference(image_size: int) -> int:
     """Reference answer of 09's exercise: how many values ``Flatten`` receives in the scratch CNN
     (4 blocks of valid 3x3 conv, -2 pixels, then 2x2 max-pool, halving and rounding down; 128 maps)."""

@@ -52,3 +52,23 @@ def test_bn_gap_cnn_shapes_cam_layer_and_outputs():
     assert d.get_layer("last_conv").output.shape[1:] == (16, 16, 16)
     with pytest.raises(ValueError):
         cats_dogs_gap_cnn(32, widths=(8, 16), batchnorm=True, convs_per_block=(1, 2, 3))
+
+
+def test_dihedral_average_is_the_mean_of_the_eight_views_and_ignores_turns():
+    pytest.importorskip("keras")
+    from course_utils.keras_.models import bn_gap_cnn, dihedral_average
+
+    m = bn_gap_cnn((12, 12, 3), (4, 8), n_outputs=2)
+    x = np.random.default_rng(1).random((2, 12, 12, 3)).astype("float32")
+    flips = [x, x[:, ::-1], x[:, :, ::-1], x[:, ::-1, ::-1]]
+    views = flips + [v.transpose(0, 2, 1, 3) for v in flips]
+    expected = np.mean([np.asarray(m(np.ascontiguousarray(v), training=False)) for v in views], axis=0)
+    tta = dihedral_average(m)
+    got = np.asarray(tta(x, training=False))
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(np.asarray(m(x, training=False)), got, atol=1e-6)   # it does change the answer
+    turned = np.ascontiguousarray(np.rot90(x, 1, axes=(1, 2)))                   # a quarter turn: same 8 views
+    np.testing.assert_allclose(np.asarray(tta(turned, training=False)), got, rtol=1e-5, atol=1e-6)
+    assert tta.count_params() == m.count_params()                              # shared weights, no new ones
+    with pytest.raises(ValueError, match="square"):
+        dihedral_average(bn_gap_cnn((12, 16, 3), (4,), n_outputs=2))
