@@ -124,11 +124,6 @@ NOT_HOLDING_YET: dict[tuple[str, str], str] = {
         "composites) points inside the box on 0.625 of 200 composites (the centre guess: 0.56; the last conv "
         "layer: 0.510); the model, 0.93 on real test photos, classifies 0.585 of the composites right and calls "
         "86% of them cat, and its dog maps miss (0.36 of dogs vs 0.92 of cats hit)",
-    ("07_monkeypox_classifier", "scratch_learns"):
-        "the from-scratch network (widths 8-64, full-turn augmentation, 40 epochs of an exponential schedule, "
-        "final weights) averages a test AUC of 0.708 over 5 patient-grouped folds (folds 0.550-0.896; the single "
-        "45-image split: 0.696), against 0.896 for the pretrained features on the same folds; the recipe had "
-        "scored 0.79, 0.78 and 0.75 on three other single splits, so cross-validation settles it below 0.75",
 }
 
 
