@@ -391,17 +391,25 @@ if run_keras:
         """Share of the pointing images the model classifies right (NaN without cat/dog labels)."""
         return float(np.mean((p[:, 0] >= 0.5) == (labelled == 1))) if target is not None else float("nan")
 
+    # the same photos without their canvas: each box cut out and shown to the model on its own
+    gap_alone = np.asarray(gap_model(pointing.box_crops(pointing_items, gap_size) / 255.0, training=False))
+    finetuned_alone = np.asarray(finetuned(pointing.box_crops(pointing_items, finetuned_size), training=False))
+
     pointing_table = pd.DataFrame({
         name: {"pointing accuracy": np.mean(hit),
                **{f"pointing, {c}s": np.mean(np.array(hit)[labelled == k]) if (labelled == k).any() else np.nan
                   for k, c in enumerate(["cat", "dog"])},
                "classified right": composite_accuracy(p), "called dog": float(np.mean(p[:, 0] >= 0.5)),
-               "mean P(predicted class)": confidence(p)}
-        for name, hit, p in (("CAM, GAP model", cam_hits, probs_point),
-                             (f"Grad-CAM, pretrained, {conv_layer_name}", gradcam_last_hits, ft_probs_point),
-                             (f"Grad-CAM, pretrained, {finer_layer_name}", gradcam_hits, ft_probs_point))}).T
+               "mean P(predicted class)": confidence(p), "photo alone: classified right": composite_accuracy(alone)}
+        for name, hit, p, alone in (("CAM, GAP model", cam_hits, probs_point, gap_alone),
+                                    (f"Grad-CAM, pretrained, {conv_layer_name}", gradcam_last_hits, ft_probs_point,
+                                     finetuned_alone),
+                                    (f"Grad-CAM, pretrained, {finer_layer_name}", gradcam_hits, ft_probs_point,
+                                     finetuned_alone))}).T
     keras_metrics.update({"keras_gap_composite_acc": composite_accuracy(probs_point),
-                          "keras_finetuned_composite_acc": composite_accuracy(ft_probs_point)})
+                          "keras_finetuned_composite_acc": composite_accuracy(ft_probs_point),
+                          "keras_gap_photo_alone_acc": composite_accuracy(gap_alone),
+                          "keras_finetuned_photo_alone_acc": composite_accuracy(finetuned_alone)})
     print(pointing_table.round(3).to_string())
     shown = list(range(min(6, pointing_n_images)))
     fig = plots.show_images([plots.overlay_heatmap(x_point_finetuned[i] / 255.0,

@@ -75,3 +75,15 @@ def test_centre_point_baseline_counts_boxes_that_cover_the_middle():
     assert pointing.centre_point_fraction(items) == pytest.approx(0.75)
     assert pointing.centre_point_fraction(items[1:2]) == 0.0
 
+
+
+def test_box_crops_return_the_pasted_photo_without_its_background(tmp_path):
+    paths = _photos(tmp_path, 2)
+    out = pointing.make_composites(paths, [0, 1], ["cat", "dog"], tmp_path / "set", n=4, canvas=96, seed=3)
+    items = pointing.load_pointing_set(out)
+    crops = pointing.box_crops(items, 16)
+    assert crops.shape == (4, 16, 16, 3) and crops.dtype == np.float32
+    inner = crops[:, 1:-1, 1:-1, 0]                          # the rim may blur into the canvas (JPEG, resizing)
+    assert np.all(np.abs(inner - 200) < 15)                  # the photo, none of the canvas
+    whole = np.stack([np.asarray(Image.open(it.path).convert("RGB").resize((16, 16)), np.float32) for it in items])
+    assert np.abs(whole[:, 1:-1, 1:-1, 0] - 200).max() > 40  # while the whole composite shows its background
