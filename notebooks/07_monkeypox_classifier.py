@@ -65,7 +65,7 @@ max_images_per_class = None
 patience = None
 learning_rate = None
 lr_schedule = None        # "exponential" | "plateau"
-lr_decay = None           # the exponential schedule's rate: lr = learning_rate * exp(-lr_decay * epoch)
+lr_decay = None           # the exponential schedule shrinks the step by exp(-lr_decay) every epoch
 test_time_augmentation = None  # True: judge the average prediction over each image's 8 turns and mirrors
 timing_epochs = None     # epochs timed after the first, per pipeline (section 3)
 timing_widths = None     # filters per block of the light network timed in section 3
