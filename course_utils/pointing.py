@@ -139,6 +139,40 @@ def box_crops(items, size: int) -> np.ndarray:
     return out
 
 
+def contrast_maps(items, grid) -> list[np.ndarray]:
+    """A map made without any model: for each image, the spread (standard deviation) of its grey
+    levels in each cell of a ``grid`` = (rows, cols) partition. It peaks wherever the picture is
+    busiest. On a photo pasted onto a flat colour that is nearly always the photo, so it is the
+    baseline a saliency map must beat before its hits say anything about what a *model* uses
+    (12 compares each map with this one at the map's own grid)."""
+    from PIL import Image
+
+    rows, cols = (grid, grid) if np.isscalar(grid) else (int(grid[0]), int(grid[1]))
+    cell = 8                                           # pixels per cell side after resizing
+    out = []
+    for item in items:
+        with Image.open(item.path) as im:
+            grey = np.asarray(im.convert("L").resize((cols * cell, rows * cell), Image.BILINEAR), np.float32)
+        out.append(grey.reshape(rows, cell, cols, cell).std(axis=(1, 3)))
+    return out
+
+
+def paired_comparison(hits_a, hits_b) -> dict:
+    """Two maps scored on the same images: how often each hits where the other misses, and the
+    one-sided exact sign test (McNemar's test on the discordant pairs) of "``a`` hits more often
+    than ``b``". ``p`` near 0: ``a`` is better beyond the luck of which images were drawn; a
+    difference of a few images out of hundreds is not evidence."""
+    from scipy.stats import binomtest
+
+    a, b = np.asarray(hits_a, bool), np.asarray(hits_b, bool)
+    if a.shape != b.shape:
+        raise ValueError(f"hits of the same images are needed, got {a.shape} and {b.shape}")
+    only_a, only_b = int(np.sum(a & ~b)), int(np.sum(~a & b))
+    n = only_a + only_b
+    p = float(binomtest(only_a, n, 0.5, alternative="greater").pvalue) if n else 1.0
+    return {"a": float(a.mean()), "b": float(b.mean()), "only_a": only_a, "only_b": only_b, "p": p}
+
+
 def box_area_fraction(items) -> float:
     """Mean share of the image the boxes cover: what a map pointing at random would score."""
     return float(np.mean([(b[2] - b[0]) * (b[3] - b[1]) / (s[0] * s[1]) for b, s in

@@ -95,8 +95,17 @@ def test_notebook_12_keras_metrics(notebook_metrics):
         assert 0.0 <= m[k] <= 1.0 and round(m[k] * m["pointing_n_images"], 6) % 1 == 0, k   # a share of the images
     lessons = _lessons(doc)
     assert {"keras_cam_points", "keras_gradcam_points", "gradcam_is_cam_on_gap", "torch_gradcam_points",
-            "gradcam_matches_library"} <= set(lessons)
+            "torch_gradcam_beats_contrast", "gradcam_matches_library"} <= set(lessons)
     assert lessons["gradcam_is_cam_on_gap"]["holds"] and lessons["gradcam_matches_library"]["holds"]
+    # every pointing map is also scored against the model-free contrast map, on the same images
+    versus = m["pointing_versus_contrast"]
+    assert {round(v["a"], 6) for v in versus.values()} == {round(m[k], 6) for k in (
+        "keras_cam_pointing_acc", "keras_gradcam_pointing_acc", "keras_gradcam_last_pointing_acc",
+        "torch_gradcam_pointing_acc")}
+    n = m["pointing_n_images"]
+    for v in versus.values():
+        assert 0 <= v["b"] <= 1 and 0 <= v["p"] <= 1 and v["only_a"] + v["only_b"] <= n
+        assert round((v["a"] - v["b"]) * n) == v["only_a"] - v["only_b"]      # the counts explain the difference
 
 
 def test_notebook_12_plays_the_pointing_game_on_any_folder(tmp_path):

@@ -87,3 +87,35 @@ def test_box_crops_return_the_pasted_photo_without_its_background(tmp_path):
     assert np.all(np.abs(inner - 200) < 15)                  # the photo, none of the canvas
     whole = np.stack([np.asarray(Image.open(it.path).convert("RGB").resize((16, 16)), np.float32) for it in items])
     assert np.abs(whole[:, 1:-1, 1:-1, 0] - 200).max() > 40  # while the whole composite shows its background
+
+
+def test_contrast_map_peaks_on_the_busy_photo_not_the_flat_canvas(tmp_path):
+    rng = np.random.default_rng(0)
+    boxes = {}
+    for i, (x0, y0) in enumerate([(0, 0), (24, 16), (40, 40)]):      # patches aligned with the 8-pixel cells
+        img = np.full((64, 64, 3), (30, 160, 90), np.uint8)
+        img[y0:y0 + 24, x0:x0 + 24] = rng.integers(0, 256, (24, 24, 3), dtype=np.uint8)
+        (tmp_path / "cat").mkdir(exist_ok=True)
+        Image.fromarray(img).save(tmp_path / "cat" / f"{i}.png")
+        boxes[f"cat/{i}.png"] = [x0, y0, x0 + 24, y0 + 24]
+    (tmp_path / "boxes.json").write_text(json.dumps(boxes))
+    items = pointing.load_pointing_set(tmp_path)
+    maps = pointing.contrast_maps(items, 8)
+    assert all(m.shape == (8, 8) for m in maps)
+    assert all(pointing.hits(maps, items))                       # the busy patch, wherever it is
+    assert pointing.contrast_maps(items, (4, 2))[0].shape == (4, 2)
+    Image.new("RGB", (64, 64), (90, 90, 90)).save(tmp_path / "cat" / "0.png")   # nothing busy left
+    assert not pointing.hits(pointing.contrast_maps(items[:1], 8), items[:1])[0]  # a flat map never hits
+
+
+def test_paired_comparison_counts_disagreements_and_tests_them():
+    a = [True] * 30 + [False] * 10
+    b = [False] * 20 + [True] * 10 + [False] * 10
+    r = pointing.paired_comparison(a, b)
+    assert (r["only_a"], r["only_b"]) == (20, 0) and r["a"] == 0.75 and r["b"] == 0.25
+    assert r["p"] == pytest.approx(0.5 ** 20)                   # 20 of 20 disagreements go a's way
+    even = pointing.paired_comparison([True, False] * 10, [False, True] * 10)
+    assert even["p"] > 0.5                                      # 10 against 10 is no evidence
+    assert pointing.paired_comparison([True], [True])["p"] == 1.0
+    with pytest.raises(ValueError):
+        pointing.paired_comparison([True], [True, False])
