@@ -124,6 +124,11 @@ NOT_HOLDING_YET: dict[tuple[str, str], str] = {
         "composites) points inside the box on 0.625 of 200 composites (the centre guess: 0.56; the last conv "
         "layer: 0.510); the model, 0.93 on real test photos, classifies 0.585 of the composites right and calls "
         "86% of them cat (the same photos alone: 0.93 right), and its dog maps miss (0.36 of dogs vs 0.92 of cats hit)",
+    ("12_class_activation_maps", "torch_gradcam_beats_contrast"):
+        "on composites of one photo pasted onto a flat colour, a model-free contrast map at the same 7x7 grid "
+        "points inside the box exactly as often as Grad-CAM of the ImageNet network (0.885 each; 21 images "
+        "either way, sign test p = 0.56): the busy region is always the answer, so the set cannot show class "
+        "evidence; a set with busy backgrounds or two animals per canvas would, and has not been built",
 }
 
 
