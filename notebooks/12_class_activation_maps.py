@@ -703,10 +703,8 @@ if run_torch:
     add_row("Grad-CAM, ants-and-bees model (PyTorch)", torch_metrics["torch_gradcam_shape"],
             [cfg.torch_image_size] * 2, None, None)
 comparison = pd.DataFrame(rows).set_index("map").round(3) if rows else None
-for col in ("only the map hits", "only the contrast map hits"):
-    if comparison is not None and col in comparison:
-        comparison[col] = comparison[col].astype("Int64")          # counts of images, not fractions
-comparison if comparison is not None else "both parts were switched off"
+counts = [c for c in ("only the map hits", "only the contrast map hits") if comparison is not None and c in comparison]
+comparison.astype({c: "Int64" for c in counts}) if comparison is not None else "both parts were switched off"
 
 # %% [markdown]
 # **On this run** the contrast map, which knows nothing about cats or dogs, points inside the box
