@@ -4,7 +4,8 @@ Framework-neutral; taught in 12_class_activation_maps.
 A pointing set is a folder of ``<class>/<image>`` files plus ``boxes.json``, mapping each image's
 path relative to the folder (``"cat/0003.jpg"``) to the object's box ``[x0, y0, x1, y1]`` in pixels
 (x to the right, y down, x1 and y1 exclusive). :func:`make_composites` builds one by pasting photos
-onto plain backgrounds at random places, so the box is known exactly; :func:`load_pointing_set`
+onto plain backgrounds at random places, so the box is known exactly, and :func:`make_pair_composites`
+a harder one with two classes on each canvas; :func:`load_pointing_set`
 reads and checks any such folder; :func:`hits` scores maps against the boxes.
 """
 from __future__ import annotations
@@ -58,6 +59,52 @@ def make_composites(paths, labels, class_names, out_dir, n: int, canvas: int = 2
         (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
         img.save(out_dir / rel, quality=92)
         boxes[rel] = [x0, y0, x0 + w, y0 + h]
+    (out_dir / BOXES_FILE).write_text(json.dumps(boxes, indent=1))
+    return out_dir
+
+
+def make_pair_composites(paths, labels, class_names, out_dir, n: int, canvas: int = 224,
+                         scale=(0.35, 0.5), seed: int = 0) -> Path:
+    """A harder pointing set: ``n`` canvases, each with one photo of class 0 and one of class 1
+    (``labels`` 0/1, ``class_names`` their folder names), one in the left half and one in the right
+    (which side is random), each resized so its longer side is a random fraction ``scale`` of the
+    canvas, on a plain background of random colour. Each canvas is written twice, as
+    ``<class_names[0]>/<i>.jpg`` and ``<class_names[1]>/<i>.jpg``, and ``boxes.json`` gives each file
+    the box of *its* class's animal: the same picture asks "where is the cat?" and "where is the dog?".
+    A map that ignores the class (one that finds whatever is busy) can be right on at most one of the
+    two, so this set tests what single-photo composites cannot. Same format as
+    :func:`make_composites`; only files this function creates are written."""
+    from PIL import Image
+
+    paths, labels = np.asarray([str(p) for p in paths]), np.asarray(labels)
+    by_class = [paths[labels == k] for k in (0, 1)]
+    if n < 1 or min(len(b) for b in by_class) == 0:
+        raise ValueError("make_pair_composites needs photos of both classes and n >= 1")
+    if scale[1] > 0.5:
+        raise ValueError(f"scale={scale}: each photo must fit in half the canvas (at most 0.5)")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise FileExistsError(f"{out_dir} is not empty; make_pair_composites writes only into a new folder")
+    rng = np.random.default_rng(seed)
+    orders = [rng.permutation(len(b)) for b in by_class]
+    boxes, half = {}, canvas // 2
+    for i in range(n):
+        img = Image.new("RGB", (canvas, canvas), tuple(int(v) for v in rng.integers(0, 256, 3)))
+        left = int(rng.integers(0, 2))                  # the class pasted in the left half
+        placed = {}
+        for k in (0, 1):
+            photo = Image.open(by_class[k][orders[k][i % len(orders[k])]]).convert("RGB")
+            ratio = int(round(canvas * rng.uniform(*scale))) / max(photo.size)
+            w, h = max(1, round(photo.size[0] * ratio)), max(1, round(photo.size[1] * ratio))
+            x0 = int(rng.integers(0, half - w + 1)) + (0 if k == left else half)
+            y0 = int(rng.integers(0, canvas - h + 1))
+            img.paste(photo.resize((w, h), Image.BILINEAR), (x0, y0))
+            placed[k] = [x0, y0, x0 + w, y0 + h]
+        for k in (0, 1):
+            rel = f"{class_names[k]}/{i:04d}.jpg"
+            (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            img.save(out_dir / rel, quality=92)
+            boxes[rel] = placed[k]
     (out_dir / BOXES_FILE).write_text(json.dumps(boxes, indent=1))
     return out_dir
 

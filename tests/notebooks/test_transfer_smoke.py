@@ -106,6 +106,12 @@ def test_notebook_12_keras_metrics(notebook_metrics):
     for v in versus.values():
         assert 0 <= v["b"] <= 1 and 0 <= v["p"] <= 1 and v["only_a"] + v["only_b"] <= n
         assert round((v["a"] - v["b"]) * n) == v["only_a"] - v["only_b"]      # the counts explain the difference
+    # the harder set: each canvas asked twice (cat, dog), three maps scored on it
+    assert m["pairs_n_images"] == 2 * max(1, doc["settings"]["pointing_n"] // 2)
+    assert len(m["pairs_versus_contrast"]) == 3 and "torch_gradcam_finds_the_asked_animal" in lessons
+    for v in m["pairs_versus_contrast"].values():
+        assert v["only_a"] + v["only_b"] <= m["pairs_n_images"]
+        assert v["b"] <= 0.5 + 1e-9          # a map blind to the class finds at most one animal per canvas
 
 
 def test_notebook_12_plays_the_pointing_game_on_any_folder(tmp_path):

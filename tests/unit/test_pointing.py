@@ -119,3 +119,38 @@ def test_paired_comparison_counts_disagreements_and_tests_them():
     assert pointing.paired_comparison([True], [True])["p"] == 1.0
     with pytest.raises(ValueError):
         pointing.paired_comparison([True], [True, False])
+
+
+def test_pair_composites_ask_for_each_animal_on_the_same_picture(tmp_path):
+    cats, dogs = [], []
+    for k, colour, store in ((0, (250, 10, 10), cats), (1, (10, 10, 250), dogs)):
+        for i in range(2):
+            p = tmp_path / "photos" / f"{k}_{i}.png"
+            p.parent.mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", (50 + 10 * i, 40), colour).save(p)
+            store.append(p)
+    out = pointing.make_pair_composites(cats + dogs, [0, 0, 1, 1], ["cat", "dog"], tmp_path / "pairs", n=12,
+                                        canvas=96, seed=4)
+    items = pointing.load_pointing_set(out)
+    assert len(items) == 24 and sorted({it.label for it in items}) == ["cat", "dog"]
+    by_name = {}
+    for it in items:
+        by_name.setdefault(it.path.name, {})[it.label] = it
+    sides = set()
+    for pair in by_name.values():
+        cat, dog = pair["cat"], pair["dog"]
+        assert np.array_equal(np.asarray(Image.open(cat.path)), np.asarray(Image.open(dog.path)))  # one picture
+        img = np.asarray(Image.open(cat.path)).astype(int)
+        for it, channel in ((cat, 0), (dog, 2)):              # each box holds its own animal (red cat, blue dog)
+            x0, y0, x1, y1 = it.box
+            assert img[y0 + 2:y1 - 2, x0 + 2:x1 - 2, channel].mean() > 200
+        assert (cat.box[2] <= 48) != (dog.box[2] <= 48) and (cat.box[0] >= 48) != (dog.box[0] >= 48)  # one per half
+        sides.add(cat.box[0] < 48)
+    assert sides == {True, False}                             # the cat is not always on the same side
+    # a map that ignores the class finds at most one of the two animals of a picture
+    blind = [np.asarray(Image.open(it.path).convert("L"), float) * 0 + (np.arange(96) < 48)[None, :] for it in items]
+    assert np.mean(pointing.hits(blind, items)) <= 0.5
+    with pytest.raises(ValueError, match="half the canvas"):
+        pointing.make_pair_composites(cats + dogs, [0, 0, 1, 1], ["cat", "dog"], tmp_path / "x", n=1, scale=(0.4, 0.6))
+    with pytest.raises(FileExistsError):
+        pointing.make_pair_composites(cats + dogs, [0, 0, 1, 1], ["cat", "dog"], out, n=1)
