@@ -128,7 +128,8 @@ NOT_HOLDING_YET: dict[tuple[str, str], str] = {
         "on composites of one photo pasted onto a flat colour, a model-free contrast map at the same 7x7 grid "
         "points inside the box exactly as often as Grad-CAM of the ImageNet network (0.885 each; 21 images "
         "either way, sign test p = 0.56): the busy region is always the answer, so the set cannot show class "
-        "evidence; a set with busy backgrounds or two animals per canvas would, and has not been built",
+        "evidence. On the notebook's harder set (a cat and a dog per canvas) the same network's maps do beat "
+        "the contrast map (0.590 vs 0.445, p = 0.002), so the method shows class evidence where a set can show it",
 }
 
 
