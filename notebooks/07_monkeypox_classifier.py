@@ -882,6 +882,10 @@ print(comparison.round(3).to_string())
 # - Report sensitivity, specificity, precision, F1 and MCC from the confusion matrix, AUC from
 #   probabilities, and choose the threshold on validation data with a rule that says what it
 #   protects (here Youden's J).
+# - Where the label does not depend on orientation, let the model look at every turn and mirror of
+#   an image at test time too and average the answers (test-time augmentation).
+# - Watch the curves for under-fitting as well as over-fitting: a schedule that shrinks the step
+#   before training accuracy has risen stops the network before it has learnt.
 # - On data this small, cross-validate by patient: the same recipe scored anywhere from a coin
 #   toss to a good test on single splits of a few dozen photos.
 # - From scratch, a couple of hundred photos are very little: whether the small batch-normalized

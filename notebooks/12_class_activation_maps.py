@@ -23,7 +23,9 @@
 # - compute a class activation map (CAM) from a global-average-pooling network by hand;
 # - compute Grad-CAM for any convolutional network, including a nested pretrained base;
 # - overlay heat-maps on images in Keras and in PyTorch (with hooks that are removed afterwards);
-# - score maps with the pointing game, and check a hand-written Grad-CAM against a library.
+# - score maps with the pointing game, against baselines that use no model at all, on a set
+#   where only a map of class evidence can win;
+# - check a hand-written Grad-CAM against a library.
 #
 # This notebook tells one story in two frameworks: **Part A** in Keras 3 (TensorFlow backend),
 # **Part B** in PyTorch, then a comparison. Either part can be switched off with `run_keras` /
