@@ -684,8 +684,7 @@ rows, versus_contrast = [], {}
 def add_row(name, raw, shown, hits, maps_grid):
     row = {"map": name, "raw map": list(raw), "shown at": list(shown), "pointing accuracy": None}
     if hits is not None:
-        c = pointing.paired_comparison(hits, pointing.hits(pointing.contrast_maps(pointing_items, maps_grid),
-                                                           pointing_items))
+        c = pointing.against_contrast(hits, pointing_items, maps_grid)
         versus_contrast[name] = c
         row.update({"pointing accuracy": c["a"], "contrast map, same grid": c["b"], "only the map hits": c["only_a"],
                     "only the contrast map hits": c["only_b"], "sign test p": c["p"]})
@@ -770,8 +769,7 @@ else:
         pair_maps[torch_pair_name] = torch_pair_maps
     for name, maps in pair_maps.items():
         grid = np.asarray(maps[0]).shape
-        c = pointing.paired_comparison(pointing.hits(maps, pair_items),
-                                       pointing.hits(pointing.contrast_maps(pair_items, grid), pair_items))
+        c = pointing.against_contrast(pointing.hits(maps, pair_items), pair_items, grid)
         pair_versus_contrast[name] = c
         pair_rows.append({"map": name, "raw map": list(grid), "points at the animal asked for": c["a"],
                           "contrast map, same grid": c["b"], "only the map hits": c["only_a"],

@@ -104,6 +104,9 @@ def test_contrast_map_peaks_on_the_busy_photo_not_the_flat_canvas(tmp_path):
     assert all(m.shape == (8, 8) for m in maps)
     assert all(pointing.hits(maps, items))                       # the busy patch, wherever it is
     assert pointing.contrast_maps(items, (4, 2))[0].shape == (4, 2)
+    always_corner = [np.eye(8)[::-1] for _ in items]                # peaks in the top-right cell: misses 2 of 3
+    c = pointing.against_contrast(pointing.hits(always_corner, items), items, 8)
+    assert (c["a"], c["b"], c["only_a"], c["only_b"]) == (pytest.approx(0), 1.0, 0, 3)
     Image.new("RGB", (64, 64), (90, 90, 90)).save(tmp_path / "cat" / "0.png")   # nothing busy left
     assert not pointing.hits(pointing.contrast_maps(items[:1], 8), items[:1])[0]  # a flat map never hits
 
