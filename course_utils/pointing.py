@@ -28,6 +28,29 @@ class PointingItem:
     size: tuple           # (width, height) of the image in pixels
 
 
+def _new_folder(out_dir, maker: str) -> Path:
+    """``out_dir`` as a Path, if it is new or empty: the makers below never write among other files."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise FileExistsError(f"{out_dir} is not empty; {maker} writes only into a new folder")
+    return out_dir
+
+
+def _scaled_photo(path, canvas: int, scale, rng):
+    """The photo at ``path`` in RGB, resized so its longer side is a random fraction ``scale`` of
+    ``canvas`` (one draw of ``rng``)."""
+    from PIL import Image
+
+    photo = Image.open(path).convert("RGB")
+    ratio = int(round(canvas * rng.uniform(*scale))) / max(photo.size)
+    return photo.resize((max(1, round(photo.size[0] * ratio)), max(1, round(photo.size[1] * ratio))), Image.BILINEAR)
+
+
+def _save(img, out_dir: Path, rel: str) -> None:
+    (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+    img.save(out_dir / rel, quality=92)
+
+
 def make_composites(paths, labels, class_names, out_dir, n: int, canvas: int = 224,
                     scale=(0.4, 0.6), seed: int = 0) -> Path:
     """Paste ``n`` photos (cycling through ``paths``) onto plain ``canvas`` x ``canvas`` backgrounds
@@ -38,26 +61,20 @@ def make_composites(paths, labels, class_names, out_dir, n: int, canvas: int = 2
 
     if n < 1 or not len(paths):
         raise ValueError("make_composites needs at least one photo and n >= 1")
-    out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()):
-        raise FileExistsError(f"{out_dir} is not empty; make_composites writes only into a new folder")
+    out_dir = _new_folder(out_dir, "make_composites")
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(paths))
     boxes = {}
     for i in range(n):
         k = int(order[i % len(order)])
-        photo = Image.open(paths[k]).convert("RGB")
-        longest = int(round(canvas * rng.uniform(*scale)))
-        ratio = longest / max(photo.size)
-        w, h = max(1, round(photo.size[0] * ratio)), max(1, round(photo.size[1] * ratio))
-        photo = photo.resize((w, h), Image.BILINEAR)
+        photo = _scaled_photo(paths[k], canvas, scale, rng)
+        w, h = photo.size
         x0, y0 = int(rng.integers(0, canvas - w + 1)), int(rng.integers(0, canvas - h + 1))
         colour = tuple(int(v) for v in rng.integers(0, 256, 3))
         img = Image.new("RGB", (canvas, canvas), colour)
         img.paste(photo, (x0, y0))
         rel = f"{class_names[int(labels[k])]}/{i:04d}.jpg"
-        (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-        img.save(out_dir / rel, quality=92)
+        _save(img, out_dir, rel)
         boxes[rel] = [x0, y0, x0 + w, y0 + h]
     (out_dir / BOXES_FILE).write_text(json.dumps(boxes, indent=1))
     return out_dir
@@ -82,9 +99,7 @@ def make_pair_composites(paths, labels, class_names, out_dir, n: int, canvas: in
         raise ValueError("make_pair_composites needs photos of both classes and n >= 1")
     if scale[1] > 0.5:
         raise ValueError(f"scale={scale}: each photo must fit in half the canvas (at most 0.5)")
-    out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()):
-        raise FileExistsError(f"{out_dir} is not empty; make_pair_composites writes only into a new folder")
+    out_dir = _new_folder(out_dir, "make_pair_composites")
     rng = np.random.default_rng(seed)
     orders = [rng.permutation(len(b)) for b in by_class]
     boxes, half = {}, canvas // 2
@@ -93,17 +108,15 @@ def make_pair_composites(paths, labels, class_names, out_dir, n: int, canvas: in
         left = int(rng.integers(0, 2))                  # the class pasted in the left half
         placed = {}
         for k in (0, 1):
-            photo = Image.open(by_class[k][orders[k][i % len(orders[k])]]).convert("RGB")
-            ratio = int(round(canvas * rng.uniform(*scale))) / max(photo.size)
-            w, h = max(1, round(photo.size[0] * ratio)), max(1, round(photo.size[1] * ratio))
+            photo = _scaled_photo(by_class[k][orders[k][i % len(orders[k])]], canvas, scale, rng)
+            w, h = photo.size
             x0 = int(rng.integers(0, half - w + 1)) + (0 if k == left else half)
             y0 = int(rng.integers(0, canvas - h + 1))
-            img.paste(photo.resize((w, h), Image.BILINEAR), (x0, y0))
+            img.paste(photo, (x0, y0))
             placed[k] = [x0, y0, x0 + w, y0 + h]
         for k in (0, 1):
             rel = f"{class_names[k]}/{i:04d}.jpg"
-            (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-            img.save(out_dir / rel, quality=92)
+            _save(img, out_dir, rel)
             boxes[rel] = placed[k]
     (out_dir / BOXES_FILE).write_text(json.dumps(boxes, indent=1))
     return out_dir
