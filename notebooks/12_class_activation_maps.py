@@ -760,12 +760,9 @@ else:
         imagenet_groups = {"cat": range(281, 286), "dog": range(151, 269)}   # ImageNet's cat and dog classes
         torch_pair_name = f"Grad-CAM, {imagenet.name}, best cat or dog class (PyTorch)"
         torch_pair_maps = []
-        for item in pair_items:
+        for item in pair_items:      # the map of the best-scoring class of the animal asked for
             x = eval_224(load_rgb(item.path).resize((224, 224)))[None].to(device)
-            with torch.no_grad():
-                logits = imagenet.model(x)[0]
-            best = max(imagenet_groups[item.label], key=lambda c: float(logits[c]))
-            torch_pair_maps.append(grad_cam(imagenet.model, layer_head, x, best)[0])
+            torch_pair_maps.append(grad_cam(imagenet.model, layer_head, x, imagenet_groups[item.label])[0])
         pair_maps[torch_pair_name] = torch_pair_maps
     for name, maps in pair_maps.items():
         grid = np.asarray(maps[0]).shape
@@ -892,6 +889,14 @@ def points_at_object(acc):
     return acc >= 0.8 and acc > centre
 
 
+def beats_contrast(c, n, questions):
+    """(holds, evidence) for a map against the contrast map (``pointing.against_contrast``): more hits,
+    beyond chance (one-sided sign test, p < 0.05)."""
+    return (c["a"] > c["b"] and c["p"] < 0.05,
+            f"{c['a']:.3f} vs {c['b']:.3f} for the contrast map on {n} {questions}; only Grad-CAM hits "
+            f"{c['only_a']}, only the contrast map {c['only_b']}; p = {c['p']:.3f}")
+
+
 if run_keras:
     run.lesson("keras_cam_points", "CAM of the GAP model points at the animal: its maximum falls inside the box on "
                "at least 80% of the pointing set, more often than a fixed guess at the image centre",
@@ -914,22 +919,15 @@ if run_torch:
                points_at_object(torch_metrics["torch_gradcam_pointing_acc"]),
                f"{torch_metrics['torch_gradcam_pointing_acc']:.3f} of {pointing_n_images} images ({baselines}), "
                f"{imagenet.name} at conv_head")
-    torch_vs_contrast = versus_contrast[torch_map_name]
     run.lesson("torch_gradcam_beats_contrast", "Grad-CAM of the ImageNet network shows more than where the image is "
                "busy: it hits the box more often than a model-free contrast map at the same grid, beyond chance "
                "(one-sided sign test on the same images, p < 0.05)",
-               torch_vs_contrast["a"] > torch_vs_contrast["b"] and torch_vs_contrast["p"] < 0.05,
-               f"{torch_vs_contrast['a']:.3f} vs {torch_vs_contrast['b']:.3f} for the contrast map; only Grad-CAM hits "
-               f"{torch_vs_contrast['only_a']} images, only the contrast map {torch_vs_contrast['only_b']}; "
-               f"p = {torch_vs_contrast['p']:.3f}")
+               *beats_contrast(versus_contrast[torch_map_name], pointing_n_images, "images"))
     if torch_pair_name in pair_versus_contrast:
-        tp = pair_versus_contrast[torch_pair_name]
         run.lesson("torch_gradcam_finds_the_asked_animal", "With a cat and a dog on one canvas, Grad-CAM of the "
                    "ImageNet network for the animal asked for points at that animal more often than a model-free "
                    "contrast map, beyond chance (one-sided sign test, p < 0.05): its maps follow the class",
-                   tp["a"] > tp["b"] and tp["p"] < 0.05,
-                   f"{tp['a']:.3f} vs {tp['b']:.3f} for the contrast map on {len(pair_items)} questions; only "
-                   f"Grad-CAM hits {tp['only_a']}, only the contrast map {tp['only_b']}; p = {tp['p']:.3f}")
+                   *beats_contrast(pair_versus_contrast[torch_pair_name], len(pair_items), "questions"))
     run.lesson("gradcam_matches_library", "the hand-written Grad-CAM agrees with pytorch_grad_cam (correlation "
                "above 0.99 at the same layer and class), and leaves no hooks behind",
                library_corr > 0.99 and hooks_left == 0, f"correlation {library_corr:.4f}, hooks left {hooks_left}")

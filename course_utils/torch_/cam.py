@@ -10,13 +10,17 @@ Overlays are drawn with :func:`course_utils.plots.overlay_heatmap`.
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from course_utils.cam import normalize_maps
 
 
-def grad_cam(model, layer, x, class_idx: int | None = None):
+def grad_cam(model, layer, x, class_idx=None):
     """Grad-CAM of one image ``x`` (1, 3, H, W) for ``class_idx`` (default: the predicted class).
+    ``class_idx`` may also be a collection of classes: the map is then for the highest-scoring of
+    them, chosen in the same forward pass (12: ImageNet's best cat class, or its best dog breed).
 
     Returns ``(cam, class_idx, probs)``: ``cam`` is an (h, w) array in [0, 1] at the layer's
     resolution, ``probs`` the softmax output. Weights of each channel = the spatial mean of the
@@ -42,6 +46,9 @@ def grad_cam(model, layer, x, class_idx: int | None = None):
         logits = model(x)
         if class_idx is None:
             class_idx = int(logits.argmax(1))
+        elif not isinstance(class_idx, numbers.Integral):
+            candidates = [int(c) for c in class_idx]
+            class_idx = candidates[int(logits[0, candidates].argmax())]
         model.zero_grad()
         logits[0, class_idx].backward()
     finally:

@@ -321,6 +321,13 @@ def test_grad_cam_equals_cam_at_the_last_layer_and_removes_hooks():
     with pytest.raises(ValueError):
         grad_cam(net, net.features, torch.randn(2, 3, 8, 8))
     assert upsample(cam, (16, 24)).shape == (16, 24)
+    # a collection of classes: the map of the best-scoring one among them, not of the overall top class
+    others = [c for c in range(4) if c != cls]
+    best_other = max(others, key=lambda c: float(probs[c]))
+    cam_group, cls_group, _ = grad_cam(net, net.features, x, others)
+    assert cls_group == best_other
+    np.testing.assert_allclose(cam_group, grad_cam(net, net.features, x, best_other)[0], atol=1e-6)
+    assert grad_cam(net, net.features, x, np.int64(best_other))[1] == best_other   # a NumPy integer is one class
 
 
 def test_resnet_features_cam_and_grad_cam_agree():
