@@ -62,6 +62,7 @@ keras_backbone = None    # Part A: None (VGG16 if its weights can be had, else M
 pointing_dir = None      # a folder of <class>/<image> files + boxes.json ({"<class>/<image>": [x0, y0, x1, y1]});
                          # None: build composites from the cats-vs-dogs test split
 pointing_n = None        # how many composites to build when pointing_dir is None
+cam_input_size = None    # the size the GAP model sees pointing images at (it takes any); None: 224, the canvas
 torch_image_size = None
 torch_max_per_class = None
 torch_head_epochs = None
@@ -77,7 +78,8 @@ run = course_utils.setup_notebook("12_class_activation_maps", profile=profile, d
                                   learning_rate=learning_rate,
                                   image_size=image_size, n_train=n_train, n_val=n_val, n_test=n_test,
                                   batch_size=batch_size, keras_backbone=keras_backbone, pointing_dir=pointing_dir,
-                                  pointing_n=pointing_n, torch_image_size=torch_image_size,
+                                  pointing_n=pointing_n, cam_input_size=cam_input_size,
+                                  torch_image_size=torch_image_size,
                                   torch_max_per_class=torch_max_per_class, torch_head_epochs=torch_head_epochs,
                                   torch_backbone=torch_backbone, torch_dataset=torch_dataset,
                                   torch_batch_size=torch_batch_size, run_keras=run_keras, run_torch=run_torch,
@@ -146,7 +148,7 @@ else:
     from course_utils import plots
     from course_utils.keras_ import cam
     from course_utils.keras_.data import load_images, split_dataset
-    from course_utils.keras_.models import cats_dogs_gap_cnn
+    from course_utils.keras_.models import at_input_size, cats_dogs_gap_cnn
     from course_utils.keras_.train import fit
     from course_utils.keras_.transfer import frozen_base_model, keras_augmentation, load_backbone
     from course_utils.setup import artifacts
@@ -363,6 +365,20 @@ if run_keras:
 # Both models play on the pointing set, for each image's **labelled** class (the class folder: `cat`
 # or `dog`; in a `pointing_dir` with other classes, the predicted class). How confident each model
 # is on these images is printed too: maps of a model that does not know the answer say little.
+#
+# **At what size?** A pointing canvas is 224 pixels, and the photo in it spans 40-60% of that,
+# about 90-134 pixels: close to the 128 pixels at which 09's GAP model learned what a cat looks
+# like. Shrunk to the model's 128-pixel input, the canvas shrinks the animal to 51-77 pixels, a
+# size the model has never seen. A network that is convolutional up to its global average pooling
+# has no fixed input size (its weights do not depend on it), so `keras_.models.at_input_size` gives
+# the same network, same weights, for `cam_input_size` = 224 inputs: the canvas as it is. Both
+# sizes are played below. The check at the end uses the canvas size. Be aware of how that choice was
+# made: an earlier stored run of this notebook played only the 128-pixel version, scored 0.680
+# here and missed the bar; the size was then chosen on composites built the same way from the
+# *validation* photos, where CAM pointed inside the box on 0.635 at 128 pixels and 0.825 at 224,
+# not on the test composites scored here. 11's fine-tuned MobileNet cannot do the same: its
+# `Flatten` head ties each weight to one cell of a 5×5 grid, so it only takes 160-pixel images
+# (`at_input_size` refuses it).
 
 # %%
 if run_keras:
@@ -372,7 +388,11 @@ if run_keras:
     labelled = np.array([{"cat": 0, "dog": 1}.get(it.label.lower().rstrip("s"), -1) for it in pointing_items])
     target = labelled if (labelled >= 0).all() else None
     x_point_finetuned = pointing_batch(finetuned_size)      # read once: both Grad-CAM layers and the figure
-    cam_point, probs_point = cam.class_activation_maps(gap_model, pointing_batch(gap_size) / 255.0, target=target)
+    cam_size = int(cfg.cam_input_size)
+    gap_on_canvas = at_input_size(gap_model, cam_size)      # the same weights, for cam_size-pixel images
+    cam_point, probs_point = cam.class_activation_maps(gap_on_canvas, pointing_batch(cam_size) / 255.0, target=target)
+    cam_shrunk_point, probs_shrunk = cam.class_activation_maps(gap_model, pointing_batch(gap_size) / 255.0,
+                                                               target=target)
     gradcam_point, ft_probs_point = cam.grad_cam(finetuned, x_point_finetuned, finer_layer_name,
                                                  nested=nested, target=target)
     gradcam_last_point, _ = cam.grad_cam(finetuned, x_point_finetuned, conv_layer_name,
@@ -382,8 +402,10 @@ if run_keras:
         return float(np.mean(np.maximum(p[:, 0], 1 - p[:, 0])))
 
     cam_hits, gradcam_hits = pointing.hits(cam_point, pointing_items), pointing.hits(gradcam_point, pointing_items)
+    cam_shrunk_hits = pointing.hits(cam_shrunk_point, pointing_items)
     gradcam_last_hits = pointing.hits(gradcam_last_point, pointing_items)
-    keras_metrics.update({"keras_cam_pointing_acc": float(np.mean(cam_hits)),
+    keras_metrics.update({"keras_cam_pointing_acc": float(np.mean(cam_hits)), "cam_input_size": cam_size,
+                          "keras_cam_pointing_acc_training_size": float(np.mean(cam_shrunk_hits)),
                           "keras_gradcam_pointing_acc": float(np.mean(gradcam_hits)),
                           "keras_gradcam_last_pointing_acc": float(np.mean(gradcam_last_hits)),
                           "keras_gap_confidence": confidence(probs_point),
@@ -403,17 +425,30 @@ if run_keras:
                   for k, c in enumerate(["cat", "dog"])},
                "classified right": composite_accuracy(p), "called dog": float(np.mean(p[:, 0] >= 0.5)),
                "mean P(predicted class)": confidence(p), "photo alone: classified right": composite_accuracy(alone)}
-        for name, hit, p, alone in (("CAM, GAP model", cam_hits, probs_point, gap_alone),
+        for name, hit, p, alone in ((f"CAM, GAP model, {gap_size} px (its training size)", cam_shrunk_hits,
+                                     probs_shrunk, gap_alone),
+                                    (f"CAM, GAP model, {cam_size} px (the canvas as it is)", cam_hits, probs_point,
+                                     gap_alone),
                                     (f"Grad-CAM, pretrained, {conv_layer_name}", gradcam_last_hits, ft_probs_point,
                                      finetuned_alone),
                                     (f"Grad-CAM, pretrained, {finer_layer_name}", gradcam_hits, ft_probs_point,
                                      finetuned_alone))}).T
     keras_metrics.update({"keras_gap_composite_acc": composite_accuracy(probs_point),
+                          "keras_gap_composite_acc_training_size": composite_accuracy(probs_shrunk),
                           "keras_finetuned_composite_acc": composite_accuracy(ft_probs_point),
                           "keras_gap_photo_alone_acc": composite_accuracy(gap_alone),
                           "keras_finetuned_photo_alone_acc": composite_accuracy(finetuned_alone)})
     print(pointing_table.round(3).to_string())
-    shown = list(range(min(6, pointing_n_images)))
+    shown = [i for k in (0, 1) for i in np.flatnonzero(labelled == k)[:3]] or list(range(min(6, pointing_n_images)))
+    canvas_shown = pointing_batch(cam_size)[shown] / 255.0
+    fig = plots.show_images([plots.overlay_heatmap(canvas_shown[j], cam.upsample(maps[i:i + 1], cam_size)[0])
+                             for maps in (cam_shrunk_point, cam_point) for j, i in enumerate(shown)],
+                            titles=[f"{size} px, {pointing_items[i].label}: {'hit' if hit[i] else 'miss'}"
+                                    for size, hit in ((gap_size, cam_shrunk_hits), (cam_size, cam_hits)) for i in shown],
+                            title_colors=["green" if hit[i] else "red"
+                                          for hit in (cam_shrunk_hits, cam_hits) for i in shown], ncols=6, size=1.9,
+                            suptitle=f"CAM of the GAP model on the pointing set: the canvas shrunk to {gap_size} px "
+                                     f"(top) and as it is, {cam_size} px (bottom)")
     fig = plots.show_images([plots.overlay_heatmap(x_point_finetuned[i] / 255.0,
                                                    cam.upsample(gradcam_point[i:i + 1], finetuned_size)[0])
                              for i in shown],
@@ -422,29 +457,37 @@ if run_keras:
                             suptitle=f"Grad-CAM at {finer_layer_name} on the pointing set (pretrained model)")
 
 # %% [markdown]
-# **On this run** (the table above): CAM of 09's GAP model points inside the box on 0.680 of the
-# 200 composites, and Grad-CAM of 11's model on 0.625 at `conv_pw_11_relu` against 0.510 at the
-# last conv layer: all far above a random point (0.19), above a fixed guess at the image centre
+# **On this run** (the table above and the first figure): CAM of 09's GAP model points inside
+# the box on 0.680 of the 200 composites when the canvas is shrunk to the model's 128 pixels, and
+# on **0.860** when the model sees the canvas as it is, at 224 pixels: above the 0.8 the check at
+# the end asks for (✓), far above a random point (0.19) and above a fixed guess at the image centre
 # (0.56: a photo pasted at a random place still covers the middle of the canvas about half the
-# time), and short of the 0.8 the checks at the end ask for (✗).
+# time). Both classes gain: the cats from 0.589 to 0.779, the dogs from 0.762 to 0.933. Grad-CAM of
+# 11's fine-tuned MobileNet, which must stay at 160 pixels, points inside the box on 0.625 at
+# `conv_pw_11_relu` and 0.510 at the last conv layer: short of 0.8 (✗).
 #
-# **Why: error analysis.** The other columns point at the models rather than at the maps. On
-# these composites, where the photo's longer side spans 40-60% of the canvas and the rest is one
-# flat colour, neither Keras model knows the answer: the GAP model classifies 0.48 of them right, a
-# coin toss, and the fine-tuned MobileNet 0.585, calling 86% of them "cat". Yet the last column
-# shows that the *photos* are not the problem: cut out of the composite (`pointing.box_crops`)
-# and shown alone, the same 200 photos are classified right at 0.74 and 0.93, about what each
-# model scores on real test photos (09: 0.753; 11: 0.93). What the models cannot read is the
-# canvas: an animal at about half its usual size on a flat colour, unlike the few hundred full-frame
-# photos they learned from. A map of the evidence for "dog" from a model that sees a cat can only
-# point at whatever looked most dog-like, and Grad-CAM's pointing splits the same way: 0.916 of
-# the cats, 0.362 of the dogs. A map explains its model; it cannot know more than the model does.
-# Part B's ImageNet network, trained on a million photos with objects at every scale and on every
-# kind of background, points inside the box on far more of the same composites (though, as the
-# comparison at the end shows, no more often than a map made without any model). Training the
-# Keras models on composite-like images would make these two checks easier to pass, but it
-# would be training towards the test; whether the `full` profile's Keras models (150 px, 2,000
-# training images) do better has not been measured. On this profile the two checks stay ✗.
+# **Error analysis.** The other columns point at the models rather than at the maps. On these
+# composites neither Keras model gets the *verdict* right: the GAP model classifies 0.48 of them
+# right at either size, a coin toss (at 224 pixels it calls only 19.5% of them "dog"), and the
+# fine-tuned MobileNet 0.585, calling 86% of them "cat". Yet the last column shows that the
+# *photos* are not the problem: cut out of the composite (`pointing.box_crops`) and shown alone,
+# the same 200 photos are classified right at 0.74 and 0.93, about what each model scores on real
+# test photos (09: 0.753; 11: 0.93). What the models cannot read is the canvas. The GAP model shows
+# the difference between a map and a verdict: its verdict is the *average* of the evidence over all
+# 14×14 cells, most of which show a flat colour unlike anything in its training photos, while the
+# map only asks *where* the evidence for the labelled class is strongest, and at the size it
+# learned, that is on the animal. The fine-tuned MobileNet has no such way out: its `Flatten` head
+# was trained on full-frame photos, one weight per cell of a 5×5 grid, and a half-size animal at a
+# random place lands on cells whose weights never saw one. Its map of the evidence for "dog" on a
+# canvas it reads as a cat can only point at whatever looked most dog-like, and its pointing splits
+# the same way: 0.916 of the cats, 0.362 of the dogs. A map explains its model; it cannot know more
+# than the model does. The weights offline here are MobileNet's at width 0.25, the smallest there
+# is; Part B's ImageNet network, larger and trained on objects at every scale and on every kind of
+# background, points inside the box on 0.885 of the same composites (though, as the comparison at
+# the end shows, no more often than a map made without any model). Training the Keras models on
+# composite-like images would make the Grad-CAM check easier to pass, but it would be training
+# towards the test; whether the `full` profile's Keras models do better has not been measured. On
+# this profile that check stays ✗.
 #
 # <!-- KERAS-END -->
 #
@@ -692,7 +735,9 @@ def add_row(name, raw, shown, hits, maps_grid):
 
 
 if run_keras:
-    add_row("CAM, GAP model (Keras)", keras_metrics["cam_raw_shape"], keras_metrics["cam_shape"], cam_hits,
+    add_row(f"CAM, GAP model, {gap_size} px (Keras)", keras_metrics["cam_raw_shape"], keras_metrics["cam_shape"],
+            cam_shrunk_hits, cam_shrunk_point.shape[1:])
+    add_row(f"CAM, GAP model, {cam_size} px (Keras)", cam_point.shape[1:], [cam_size] * 2, cam_hits,
             cam_point.shape[1:])
     add_row("Grad-CAM, pretrained base, last conv layer (Keras)", keras_metrics["gradcam_last_raw_shape"],
             keras_metrics["gradcam_shape"], gradcam_last_hits, gradcam_last_point.shape[1:])
@@ -709,13 +754,14 @@ comparison.astype({c: "Int64" for c in counts}) if comparison is not None else "
 
 # %% [markdown]
 # **On this run** the contrast map, which knows nothing about cats or dogs, points inside the box
-# on 0.835 to 0.890 of the 200 composites, depending on its grid. Every Keras map loses to it:
-# CAM of the GAP model hits 22 images the contrast map misses and misses 53 it hits; Grad-CAM of
-# the fine-tuned MobileNet, 17 against 70 at `conv_pw_11_relu`. Part B's ImageNet network ties
-# it exactly: 0.885 each, 21 images either way, sign test p = 0.56. So on these composites the
-# pointing game cannot tell a map of class evidence from a map of where the picture is busy:
-# `torch_gradcam_points` holds (✓), but it shows nothing a contrast map does not, and the check
-# that asks for more, `torch_gradcam_beats_contrast`, stays ✗. A flat background makes the photo
+# on 0.825 to 0.890 of the 200 composites, depending on its grid. No map beats it. CAM of the
+# GAP model at 128 pixels hits 22 images the contrast map misses and misses 53 it hits; at 224
+# pixels it comes close, 0.860 against 0.885 (18 images against 23, sign test p = 0.83). Grad-CAM
+# of the fine-tuned MobileNet: 17 against 70 at `conv_pw_11_relu`. Part B's ImageNet network ties
+# it exactly: 0.885 each, 21 images either way, p = 0.56. So on these composites the pointing game
+# cannot tell a map of class evidence from a map of where the picture is busy:
+# `keras_cam_points` and `torch_gradcam_points` hold (✓), but they show nothing a contrast map does
+# not, and the check that asks for more, `torch_gradcam_beats_contrast`, stays ✗. A flat background makes the photo
 # the only busy region, and that is what a pointing set must avoid to test a model's maps. A
 # harder set would put the animal on a busy background, or a cat and a dog on one canvas, so that
 # only a map of class evidence can find the right box. The next cells build the second kind.
@@ -751,8 +797,9 @@ else:
     pair_maps = {}
     if run_keras:
         pair_paths = [it.path for it in pair_items]
-        pair_maps["CAM, GAP model (Keras)"] = cam.class_activation_maps(
-            gap_model, load_images(pair_paths, gap_size).astype("float32") / 255.0, target=asked)[0]
+        for size, model in ((gap_size, gap_model), (cam_size, gap_on_canvas)):
+            pair_maps[f"CAM, GAP model, {size} px (Keras)"] = cam.class_activation_maps(
+                model, load_images(pair_paths, size).astype("float32") / 255.0, target=asked)[0]
         pair_maps[f"Grad-CAM, pretrained base, {finer_layer_name} (Keras)"] = cam.grad_cam(
             finetuned, load_images(pair_paths, finetuned_size).astype("float32"), finer_layer_name,
             nested=nested, target=asked)[0]
@@ -789,15 +836,20 @@ else:
 
 # %% [markdown]
 # **On this run**, with 200 questions about 100 canvases, the contrast map finds the animal asked
-# for 0.445 of the time, the "about half" a map blind to the class can reach. Grad-CAM of the
-# ImageNet network finds it 0.590 of the time: it hits 61 questions the contrast map misses and
-# misses 32 it hits, and a sign test puts the chance of so lopsided a split, were the two maps
-# equally good, at p = 0.002. So its maps do follow the class (✓ for
+# for 0.430 to 0.455 of the time (depending on its grid), the "about half" a map blind to the class
+# can reach. Grad-CAM of the ImageNet network finds it 0.590 of the time: it hits 61 questions the
+# contrast map misses and misses 32 it hits, and a sign test puts the chance of so lopsided a split,
+# were the two maps equally good, at p = 0.002. So its maps do follow the class (✓ for
 # `torch_gradcam_finds_the_asked_animal`; the figure shows the same canvas asked both ways), even
-# though it points at the wrong animal, or between the two, on four questions in ten. Neither Keras
-# map follows the class: CAM of the GAP model 0.405 and Grad-CAM of the fine-tuned MobileNet 0.375,
-# both below the contrast map. That fits the error analysis of Part A: models that cannot tell the
-# animals apart on a flat canvas cannot say which of two is the cat.
+# though it points at the wrong animal, or between the two, on four questions in ten. CAM of 09's
+# GAP model does too when it sees the canvas at 224 pixels: 0.575 against 0.455, 56 questions
+# against 32, p = 0.007 (✓ for `keras_cam_finds_the_asked_animal`). Shrunk to its 128 pixels it did
+# not (0.405 against 0.430): the scale that decided the first game decides this one. That the map
+# finds the cat when asked for the cat and the dog when asked for the dog, from a model whose
+# verdict on these canvases is a coin toss, is the distinction of Part A again: the map says where
+# the evidence for a class is, the verdict weighs it against everything else on the canvas.
+# Grad-CAM of the fine-tuned MobileNet does not follow the class (0.375 against 0.450), which fits
+# Part A's error analysis of its `Flatten` head.
 #
 # What to take from the three games: a map that lands on the object on a clean background may only
 # be finding the one busy region; test a saliency method where something without a model cannot
@@ -893,16 +945,18 @@ def beats_contrast(c, n, questions):
     """(holds, evidence) for a map against the contrast map (``pointing.against_contrast``): more hits,
     beyond chance (one-sided sign test, p < 0.05)."""
     return (c["a"] > c["b"] and c["p"] < 0.05,
-            f"{c['a']:.3f} vs {c['b']:.3f} for the contrast map on {n} {questions}; only Grad-CAM hits "
+            f"{c['a']:.3f} vs {c['b']:.3f} for the contrast map on {n} {questions}; only the map hits "
             f"{c['only_a']}, only the contrast map {c['only_b']}; p = {c['p']:.3f}")
 
 
 if run_keras:
-    run.lesson("keras_cam_points", "CAM of the GAP model points at the animal: its maximum falls inside the box on "
-               "at least 80% of the pointing set, more often than a fixed guess at the image centre",
+    run.lesson("keras_cam_points", "CAM of the GAP model, shown the canvas at its own size, points at the animal: "
+               "its maximum falls inside the box on at least 80% of the pointing set, more often than a fixed guess "
+               "at the image centre",
                points_at_object(keras_metrics["keras_cam_pointing_acc"]),
-               f"{keras_metrics['keras_cam_pointing_acc']:.3f} of {pointing_n_images} images ({baselines}); "
-               f"mean confidence {keras_metrics['keras_gap_confidence']:.2f}; model: {gap_source[:60]}")
+               f"{keras_metrics['keras_cam_pointing_acc']:.3f} of {pointing_n_images} images at {cam_size} px "
+               f"(at its {gap_size}-px training size: {keras_metrics['keras_cam_pointing_acc_training_size']:.3f}; "
+               f"{baselines}); mean confidence {keras_metrics['keras_gap_confidence']:.2f}; model: {gap_source[:60]}")
     run.lesson("keras_gradcam_points", "Grad-CAM of the pretrained model points at the animal on at least 80% of the "
                "pointing set, more often than a fixed guess at the image centre",
                points_at_object(keras_metrics["keras_gradcam_pointing_acc"]),
@@ -910,6 +964,12 @@ if run_keras:
                f"{keras_metrics['gradcam_layer']} {keras_metrics['gradcam_raw_shape']} (at the last conv layer: "
                f"{keras_metrics['keras_gradcam_last_pointing_acc']:.3f}; {baselines}); "
                f"mean confidence {keras_metrics['keras_finetuned_confidence']:.2f}")
+    keras_pair_name = f"CAM, GAP model, {cam_size} px (Keras)"
+    if keras_pair_name in pair_versus_contrast:
+        run.lesson("keras_cam_finds_the_asked_animal", "With a cat and a dog on one canvas, CAM of the GAP model for "
+                   "the animal asked for points at that animal more often than a model-free contrast map, beyond "
+                   "chance (one-sided sign test, p < 0.05): its maps follow the class",
+                   *beats_contrast(pair_versus_contrast[keras_pair_name], len(pair_items), "questions"))
     run.lesson("gradcam_is_cam_on_gap", "on a GAP network, Grad-CAM at the last conv layer equals CAM",
                same_keras and (same if run_torch else True),
                f"Keras {same_keras}" + (f", PyTorch {same}" if run_torch else ""))

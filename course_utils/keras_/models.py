@@ -175,6 +175,31 @@ def dihedral_average(model, name: str | None = None):
                        name=name or f"{model.name}_dihedral_average")
 
 
+def at_input_size(model, size: int):
+    """A copy of ``model`` that takes ``size`` x ``size`` images, with the same weights. A network
+    that is convolutional up to a global pooling layer has no fixed input size: its weights do not
+    depend on it. Used in 12 to show 09's GAP model the 224-pixel pointing canvases as they are,
+    instead of shrinking them (and the animal in them) to its 128-pixel training size. A model
+    with a ``Flatten`` head is tied to its size: asking for another raises ``ValueError``."""
+    import keras
+
+    config = model.get_config()
+    inputs = [layer for layer in config.get("layers", []) if layer.get("class_name") == "InputLayer"]
+    if len(inputs) != 1:
+        raise ValueError(f"{model.name}: at_input_size needs a model with one input layer, found {len(inputs)}")
+    shape = list(inputs[0]["config"]["batch_shape"])
+    inputs[0]["config"]["batch_shape"] = [shape[0], int(size), int(size), *shape[3:]]
+    try:   # a Flatten head fails here, when its Dense layer is built, or when the weights are copied
+        copy = type(model).from_config(config)
+        copy.set_weights(model.get_weights())
+    except ValueError as err:
+        flat = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Flatten)]
+        raise ValueError(f"{model.name} cannot take {size}x{size} images: its weights depend on the input size"
+                         + (f" (the Flatten layer {flat[0]!r} feeds a Dense layer)" if flat else "")
+                         + f"; use its own {shape[1]}x{shape[2]}") from err
+    return copy
+
+
 def flatten_length_reference(image_size: int) -> int:
     """Reference answer of 09's exercise: how many values ``Flatten`` receives in the scratch CNN
     (4 blocks of valid 3x3 conv, -2 pixels, then 2x2 max-pool, halving and rounding down; 128 maps)."""

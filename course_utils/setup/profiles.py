@@ -265,7 +265,7 @@ SAME_IN_EVERY_PROFILE: dict[str, dict] = {
     "10_transfer_learning": {"keras_backbone": None, "run_keras": True, "run_torch": True, "torch_data_dir": None},
     "11_fine_tuning": {"keras_backbone": None, "run_keras": True, "run_torch": True, "torch_data_dir": None},
     "12_class_activation_maps": {"keras_backbone": None, "run_keras": True, "run_torch": True, "pointing_dir": None,
-                                 "torch_data_dir": None},
+                                 "torch_data_dir": None, "cam_input_size": 224},
 }
 for _stem, _knobs in SAME_IN_EVERY_PROFILE.items():
     for _profile in PROFILE_NAMES:

@@ -100,15 +100,19 @@ def test_notebook_12_keras_metrics(notebook_metrics):
     # every pointing map is also scored against the model-free contrast map, on the same images
     versus = m["pointing_versus_contrast"]
     assert {round(v["a"], 6) for v in versus.values()} == {round(m[k], 6) for k in (
-        "keras_cam_pointing_acc", "keras_gradcam_pointing_acc", "keras_gradcam_last_pointing_acc",
-        "torch_gradcam_pointing_acc")}
+        "keras_cam_pointing_acc", "keras_cam_pointing_acc_training_size", "keras_gradcam_pointing_acc",
+        "keras_gradcam_last_pointing_acc", "torch_gradcam_pointing_acc")}
+    # the GAP model plays at the canvas's own size, and at its training size for comparison
+    assert m["cam_input_size"] == doc["settings"]["cam_input_size"] == 224
+    assert any(name.startswith("CAM, GAP model, 224 px") for name in versus)
     n = m["pointing_n_images"]
     for v in versus.values():
         assert 0 <= v["b"] <= 1 and 0 <= v["p"] <= 1 and v["only_a"] + v["only_b"] <= n
         assert round((v["a"] - v["b"]) * n) == v["only_a"] - v["only_b"]      # the counts explain the difference
-    # the harder set: each canvas asked twice (cat, dog), three maps scored on it
+    # the harder set: each canvas asked twice (cat, dog), four maps scored on it (CAM at both sizes)
     assert m["pairs_n_images"] == 2 * max(1, doc["settings"]["pointing_n"] // 2)
-    assert len(m["pairs_versus_contrast"]) == 3 and "torch_gradcam_finds_the_asked_animal" in lessons
+    assert len(m["pairs_versus_contrast"]) == 4
+    assert {"torch_gradcam_finds_the_asked_animal", "keras_cam_finds_the_asked_animal"} <= set(lessons)
     for v in m["pairs_versus_contrast"].values():
         assert v["only_a"] + v["only_b"] <= m["pairs_n_images"]
         assert v["b"] <= 0.5 + 1e-9          # a map blind to the class finds at most one animal per canvas

@@ -72,3 +72,24 @@ def test_dihedral_average_is_the_mean_of_the_eight_views_and_ignores_turns():
     assert tta.count_params() == m.count_params()                              # shared weights, no new ones
     with pytest.raises(ValueError, match="square"):
         dihedral_average(bn_gap_cnn((12, 16, 3), (4,), n_outputs=2))
+
+
+def test_at_input_size_copies_a_gap_network_for_larger_images_and_refuses_a_flatten_head():
+    pytest.importorskip("keras")
+    from course_utils.keras_ import cam
+    from course_utils.keras_.models import at_input_size, cats_dogs_gap_cnn, cats_dogs_scratch_cnn
+
+    m = cats_dogs_gap_cnn(16, widths=(4, 8), batchnorm=True)
+    x16 = np.random.default_rng(2).random((3, 16, 16, 3)).astype("float32")
+    before = np.asarray(m(x16, training=False))
+    big = at_input_size(m, 32)
+    assert big.input_shape == (None, 32, 32, 3) and m.input_shape == (None, 16, 16, 3)   # the original kept
+    assert all(np.array_equal(a, b) for a, b in zip(m.get_weights(), big.get_weights()))
+    x32 = np.random.default_rng(3).random((3, 32, 32, 3)).astype("float32")
+    maps32, _ = cam.class_activation_maps(big, x32)
+    maps16, _ = cam.class_activation_maps(m, x16)
+    assert maps32.shape[1:] == (2 * maps16.shape[1], 2 * maps16.shape[2])                # a finer grid on the canvas
+    back = at_input_size(big, 16)                                                        # and back: the same network
+    np.testing.assert_allclose(np.asarray(back(x16, training=False)), before, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="Flatten"):
+        at_input_size(cats_dogs_scratch_cnn(64), 96)
