@@ -5,18 +5,21 @@ A pointing set is a folder of ``<class>/<image>`` files plus ``boxes.json``, map
 path relative to the folder (``"cat/0003.jpg"``) to the object's box ``[x0, y0, x1, y1]`` in pixels
 (x to the right, y down, x1 and y1 exclusive). :func:`make_composites` builds one by pasting photos
 onto plain backgrounds at random places, so the box is known exactly, and :func:`make_pair_composites`
-a harder one with two classes on each canvas; :func:`load_pointing_set`
-reads and checks any such folder; :func:`hits` scores maps against the boxes.
+a harder one with two classes on each canvas (:func:`build_set` rebuilds either in a folder it made
+before); :func:`load_pointing_set` reads and checks any such folder; :func:`hits` scores maps
+against the boxes.
 """
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 BOXES_FILE = "boxes.json"
+MARKER_FILE = ".made_by_course"   # marks a folder build_set made, so that a later run may replace it
 
 
 @dataclass
@@ -120,6 +123,19 @@ def make_pair_composites(paths, labels, class_names, out_dir, n: int, canvas: in
             boxes[rel] = placed[k]
     (out_dir / BOXES_FILE).write_text(json.dumps(boxes, indent=1))
     return out_dir
+
+
+def build_set(make, paths, labels, class_names, out_dir, **kwargs) -> list[PointingItem]:
+    """Build a pointing set with ``make`` (:func:`make_composites` or :func:`make_pair_composites`)
+    in ``out_dir``, mark it as the course's, and load it. A folder left by an earlier call is
+    replaced only if it carries that mark: anything else in ``out_dir`` is left alone, and ``make``
+    refuses to write among it (``FileExistsError``)."""
+    out_dir = Path(out_dir)
+    if (out_dir / MARKER_FILE).is_file():
+        shutil.rmtree(out_dir)
+    make(paths, labels, class_names, out_dir, **kwargs)
+    (out_dir / MARKER_FILE).write_text("made by course_utils.pointing.build_set; safe to delete\n")
+    return load_pointing_set(out_dir)
 
 
 def load_pointing_set(folder) -> list[PointingItem]:

@@ -157,3 +157,19 @@ def test_pair_composites_ask_for_each_animal_on_the_same_picture(tmp_path):
         pointing.make_pair_composites(cats + dogs, [0, 0, 1, 1], ["cat", "dog"], tmp_path / "x", n=1, scale=(0.4, 0.6))
     with pytest.raises(FileExistsError):
         pointing.make_pair_composites(cats + dogs, [0, 0, 1, 1], ["cat", "dog"], out, n=1)
+
+
+def test_build_set_replaces_only_a_folder_it_made(tmp_path):
+    paths = _photos(tmp_path)
+    out = tmp_path / "set"
+    first = pointing.build_set(pointing.make_composites, paths, [0, 1, 0], ["cat", "dog"], out, n=4, canvas=64, seed=1)
+    again = pointing.build_set(pointing.make_composites, paths, [0, 1, 0], ["cat", "dog"], out, n=2, canvas=64, seed=2)
+    assert len(first) == 4 and len(again) == 2                             # rebuilt, not added to
+    assert sorted(p.name for p in out.rglob("*.jpg")) == sorted(it.path.name for it in again)
+    mine = tmp_path / "mine"
+    (mine / "cat").mkdir(parents=True)
+    (mine / "cat" / "kitten.jpg").write_bytes(b"a learner's photo")
+    with pytest.raises(FileExistsError):                                   # no mark: never deleted, never written into
+        pointing.build_set(pointing.make_pair_composites, paths, [0, 1, 0], ["cat", "dog"], mine, n=1, canvas=64)
+    assert (mine / "cat" / "kitten.jpg").read_bytes() == b"a learner's photo"
+    assert sorted(p.name for p in mine.rglob("*")) == ["cat", "kitten.jpg"]
