@@ -979,9 +979,9 @@ def beats_contrast(c, n, questions):
 
 
 if run_keras:
-    run.lesson("keras_cam_points", "CAM of the GAP model, shown the canvas at its own size, points at the animal: "
-               "its maximum falls inside the box on at least 80% of the pointing set, more often than a fixed guess "
-               "at the image centre",
+    run.lesson("keras_cam_points", f"CAM of the GAP model, shown the pointing images at {cam_size} px, points at the "
+               "animal: its maximum falls inside the box on at least 80% of the pointing set, more often than a fixed "
+               "guess at the image centre",
                points_at_object(keras_metrics["keras_cam_pointing_acc"]),
                f"{keras_metrics['keras_cam_pointing_acc']:.3f} of {pointing_n_images} images at {cam_size} px "
                f"(at its {gap_size}-px training size: {keras_metrics['keras_cam_pointing_acc_training_size']:.3f}; "
@@ -995,8 +995,8 @@ if run_keras:
                f"mean confidence {keras_metrics['keras_finetuned_confidence']:.2f}")
     keras_pair_name = f"CAM, GAP model, {cam_size} px (Keras)"
     if keras_pair_name in pair_versus_contrast:
-        run.lesson("keras_cam_finds_the_asked_animal", "With a cat and a dog on one canvas, CAM of the GAP model for "
-                   "the animal asked for points at that animal more often than a model-free contrast map, beyond "
+        run.lesson("keras_cam_finds_the_asked_animal", f"With a cat and a dog on one canvas, CAM of the GAP model at "
+                   f"{cam_size} px for the animal asked for points at that animal more often than a model-free contrast map, beyond "
                    "chance (one-sided sign test, p < 0.05): its maps follow the class",
                    *beats_contrast(pair_versus_contrast[keras_pair_name], len(pair_items), "questions"))
     run.lesson("gradcam_is_cam_on_gap", "on a GAP network, Grad-CAM at the last conv layer equals CAM",
