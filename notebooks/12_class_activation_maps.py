@@ -327,11 +327,11 @@ if run_keras:
     fig = plots.show_images([plots.overlay_heatmap(img / 255.0, m) for img, m in zip(x_finetuned, finer_maps)],
                             titles=[f"{t}: P(dog)={p:.2f}" for t, p in zip(true_names, finetuned_probs[:, 0])],
                             ncols=9, size=1.9, suptitle=f"Grad-CAM, {nested} at {finer_layer_name}")
-    keras_metrics["gradcam_raw_shape"] = list(cam.grad_cam(finetuned, x_finetuned[:1], finer_layer_name,
+    keras_metrics["gradcam_finer_raw_shape"] = list(cam.grad_cam(finetuned, x_finetuned[:1], finer_layer_name,
                                                            nested=nested)[0].shape[1:])
-    keras_metrics["gradcam_layer"] = finer_layer_name
+    keras_metrics["gradcam_finer_layer"] = finer_layer_name
     print(f"Grad-CAM at {conv_layer_name}: {keras_metrics['gradcam_last_raw_shape']} maps; at {finer_layer_name}: "
-          f"{keras_metrics['gradcam_raw_shape']} maps")
+          f"{keras_metrics['gradcam_finer_raw_shape']} maps")
 
 # %% [markdown]
 # Compare the two rows: twice as many cells on a side, so each warm patch is placed twice as
@@ -432,6 +432,7 @@ if run_keras:
     cam_shrunk_hits = pointing.hits(cam_shrunk_point, pointing_items)
     gradcam_last_hits = pointing.hits(gradcam_last_point, pointing_items)
     keras_metrics.update({"keras_cam_pointing_acc": float(np.mean(cam_hits)), "cam_input_size": cam_size,
+                          "gradcam_pointing_raw_shape": list(gradcam_point.shape[1:]),
                           "keras_cam_pointing_acc_training_size": float(np.mean(cam_shrunk_hits)),
                           "keras_gradcam_pointing_acc": float(np.mean(gradcam_hits)),
                           "keras_gradcam_last_pointing_acc": float(np.mean(gradcam_last_hits)),

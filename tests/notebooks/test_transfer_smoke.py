@@ -88,7 +88,10 @@ def test_notebook_12_keras_metrics(notebook_metrics):
     m = doc["metrics"]
     assert len(m["cam_shape"]) == 2 and m["cam_shape"][0] == m["cam_shape"][1] >= 32
     assert len(m["gradcam_shape"]) == 2 and m["gradcam_shape"][0] >= 32
-    assert m["cam_raw_shape"][0] < m["cam_shape"][0] and m["gradcam_raw_shape"][0] < m["gradcam_shape"][0]
+    assert m["cam_raw_shape"][0] < m["cam_shape"][0] and m["gradcam_finer_raw_shape"][0] < m["gradcam_shape"][0]
+    # the pointing check's Grad-CAM layer is chosen on validation composites, among three stage ends
+    assert len(m["validation_pointing"]) == 5 and m["gradcam_pointing_layer"] in " ".join(m["validation_pointing"])
+    assert m["gradcam_last_raw_shape"][0] <= m["gradcam_pointing_raw_shape"][0]
     assert m["gradcam_equals_cam_for_gap"] is True
     assert m["pointing_n_images"] == doc["settings"]["pointing_n"]
     for k in ("keras_cam_pointing_acc", "keras_gradcam_pointing_acc", "torch_gradcam_pointing_acc"):
