@@ -417,7 +417,8 @@ if run_keras:
     labelled = np.array([{"cat": 0, "dog": 1}.get(it.label.lower().rstrip("s"), -1) for it in pointing_items])
     target = labelled if (labelled >= 0).all() else None
     x_point_finetuned = pointing_batch(finetuned_size)      # read once: both Grad-CAM layers and the figure
-    cam_point, probs_point = cam.class_activation_maps(gap_on_canvas, pointing_batch(cam_size) / 255.0, target=target)
+    x_point_canvas = pointing_batch(cam_size) / 255.0       # read once: CAM at the canvas size and its figure
+    cam_point, probs_point = cam.class_activation_maps(gap_on_canvas, x_point_canvas, target=target)
     cam_shrunk_point, probs_shrunk = cam.class_activation_maps(gap_model, pointing_batch(gap_size) / 255.0,
                                                                target=target)
     gradcam_point, ft_probs_point = cam.grad_cam(finetuned, x_point_finetuned, pointing_layer,
@@ -468,11 +469,11 @@ if run_keras:
                           "keras_finetuned_photo_alone_acc": composite_accuracy(finetuned_alone)})
     print(pointing_table.round(3).to_string())
     shown = [i for k in (0, 1) for i in np.flatnonzero(labelled == k)[:3]] or list(range(min(6, pointing_n_images)))
-    canvas_shown = pointing_batch(cam_size)[shown] / 255.0
-    fig = plots.show_images([plots.overlay_heatmap(canvas_shown[j], cam.upsample(maps[i:i + 1], cam_size)[0])
-                             for maps in (cam_shrunk_point, cam_point) for j, i in enumerate(shown)],
+    fig = plots.show_images([plots.overlay_heatmap(x_point_canvas[i], cam.upsample(maps[i:i + 1], cam_size)[0])
+                             for maps in (cam_shrunk_point, cam_point) for i in shown],
                             titles=[f"{size} px, {pointing_items[i].label}: {'hit' if hit[i] else 'miss'}"
-                                    for size, hit in ((gap_size, cam_shrunk_hits), (cam_size, cam_hits)) for i in shown],
+                                    for size, hit in ((gap_size, cam_shrunk_hits), (cam_size, cam_hits))
+                                    for i in shown],
                             title_colors=["green" if hit[i] else "red"
                                           for hit in (cam_shrunk_hits, cam_hits) for i in shown], ncols=6, size=1.9,
                             suptitle=f"CAM of the GAP model on the pointing set: the canvas shrunk to {gap_size} px "
@@ -756,13 +757,19 @@ import pandas as pd
 rows, versus_contrast = [], {}
 
 
+def versus_columns(c):
+    """A table row's columns for a map against the contrast map (``pointing.against_contrast``); the
+    pair game below reports its maps with the same columns."""
+    return {"contrast map, same grid": c["b"], "only the map hits": c["only_a"],
+            "only the contrast map hits": c["only_b"], "sign test p": c["p"]}
+
+
 def add_row(name, raw, shown, hits, maps_grid):
     row = {"map": name, "raw map": list(raw), "shown at": list(shown), "pointing accuracy": None}
     if hits is not None:
         c = pointing.against_contrast(hits, pointing_items, maps_grid)
         versus_contrast[name] = c
-        row.update({"pointing accuracy": c["a"], "contrast map, same grid": c["b"], "only the map hits": c["only_a"],
-                    "only the contrast map hits": c["only_b"], "sign test p": c["p"]})
+        row.update({"pointing accuracy": c["a"], **versus_columns(c)})
     rows.append(row)
 
 
@@ -846,8 +853,7 @@ else:
         c = pointing.against_contrast(pointing.hits(maps, pair_items), pair_items, grid)
         pair_versus_contrast[name] = c
         pair_rows.append({"map": name, "raw map": list(grid), "points at the animal asked for": c["a"],
-                          "contrast map, same grid": c["b"], "only the map hits": c["only_a"],
-                          "only the contrast map hits": c["only_b"], "sign test p": c["p"]})
+                          **versus_columns(c)})
     print(f"{len(pair_items) // 2} canvases, {len(pair_items)} questions (each canvas: where is the cat? where is "
           f"the dog?); the boxes cover {pointing.box_area_fraction(pair_items):.0%} of the image on average")
     if pair_rows:
@@ -997,8 +1003,8 @@ if run_keras:
     keras_pair_name = f"CAM, GAP model, {cam_size} px (Keras)"
     if keras_pair_name in pair_versus_contrast:
         run.lesson("keras_cam_finds_the_asked_animal", f"With a cat and a dog on one canvas, CAM of the GAP model at "
-                   f"{cam_size} px for the animal asked for points at that animal more often than a model-free contrast map, beyond "
-                   "chance (one-sided sign test, p < 0.05): its maps follow the class",
+                   f"{cam_size} px for the animal asked for points at that animal more often than a model-free "
+                   "contrast map, beyond chance (one-sided sign test, p < 0.05): its maps follow the class",
                    *beats_contrast(pair_versus_contrast[keras_pair_name], len(pair_items), "questions"))
     run.lesson("gradcam_is_cam_on_gap", "on a GAP network, Grad-CAM at the last conv layer equals CAM",
                same_keras and (same if run_torch else True),
