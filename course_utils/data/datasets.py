@@ -22,7 +22,7 @@ from course_utils.data import manifest as _manifest
 from course_utils.data import synthetic as _synthetic
 from course_utils.data.fetch import COMPLETE_MARKER, DataUnavailable, fetch, file_digest
 from course_utils.errors import CourseError
-from course_utils.setup.config import data_home, data_roots
+from course_utils.setup.config import data_home, data_roots, display_path
 
 DATA_SOURCES = ("auto", "real", "synthetic")
 
@@ -51,9 +51,18 @@ class DataInfo:
         return not self.synthetic and self.source != "unavailable"
 
     def provenance(self) -> dict:
-        return {"dataset": self.name, "title": self.title, "source": self.source, "origin": self.origin,
+        # the metrics file is published with the stored notebooks: no absolute path of the machine
+        return {"dataset": self.name, "title": self.title, "source": self.source, "origin": shown_origin(self.origin),
                 "real": self.real, "synthetic": self.synthetic, "licence": self.licence,
                 "homepage": self.homepage, "counts": self.counts, "notes": self.notes}
+
+
+def shown_origin(origin: str) -> str:
+    """``origin`` with each local path written as ``display_path`` writes it; URLs and words stay."""
+    def one(part: str) -> str:
+        path, sep, rest = part.partition(" (")   # "<path> (found through ...)"
+        return display_path(path) + sep + rest if Path(path).is_absolute() else part
+    return "; ".join(one(part) for part in origin.split("; "))
 
 
 _NETWORK_REASONS = [  # (text in the exception, what it means), first match wins

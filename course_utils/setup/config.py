@@ -50,7 +50,8 @@ def data_home() -> Path:
 def display_path(path) -> str:
     """A path as printed in a notebook: short and free of this machine's layout.
 
-    Inside a data root it is written ``$COURSE_DATA_ROOT/...``; inside the working folder or the
+    Inside a mirror folder it is written ``$COURSE_DATA_MIRROR/...``; inside a data root
+    ``$COURSE_DATA_ROOT/...``; inside the working folder or the
     repository, relative (to the repository root when outside the working folder); inside the home
     folder ``~/...``; inside a cache outside it ``$COURSE_DATA_HOME/...``; anywhere else
     ``.../<name>``. Stored notebooks therefore never show where the
@@ -59,7 +60,9 @@ def display_path(path) -> str:
     if "://" in str(path):
         return str(path)
     p = Path(path).expanduser().resolve()
-    anchors = [(root, "$COURSE_DATA_ROOT") for root in data_roots()]
+    # a mirror first: it may lie inside a data root, and "mirror" says more about where a file came from
+    anchors = [(Path(m), "$COURSE_DATA_MIRROR") for m in mirrors() if "://" not in m]
+    anchors += [(root, "$COURSE_DATA_ROOT") for root in data_roots()]
     anchors += [(Path.cwd().resolve(), "."), (REPO_ROOT, "."), (Path.home().resolve(), "~"),
                 (data_home(), "$COURSE_DATA_HOME")]
     for base, label in anchors:
