@@ -80,7 +80,7 @@ print(doctor_report())
 # %% [markdown]
 # ## 3. Profiles
 #
-# One table in `course_utils/profiles.py` holds every setting of every notebook. `profile="auto"`
+# One table in `course_utils/setup/profiles.py` holds every setting of every notebook. `profile="auto"`
 # means: the environment variable `COURSE_PROFILE` if it is set, else `full` when a GPU is found,
 # else `laptop`.
 #

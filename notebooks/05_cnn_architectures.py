@@ -31,10 +31,10 @@
 #
 # **Data.** Sections 1–4 need no data. The depth experiment (section 5) trains on CIFAR-10 through
 # the data layer (`run.get_data("cifar10")`; a synthetic stand-in, with a banner, if no copy can
-# be had). **Runs in** about a minute (`smoke`) and 2–3 minutes (`laptop`, 2 CPU cores). The
-# outputs stored in this notebook come from a `laptop` run on a 2-core CPU machine without a GPU,
-# with the CIFAR-10 subset in `../shared/data/cifar10_small` (a JPEG export of 1,000 training
-# images per class of the official set).
+# be had). **Runs in** about a minute (`smoke`) and about a minute and a half (`laptop`, 2 CPU
+# cores). The outputs stored in this notebook come from a `laptop` run on a 2-core CPU machine
+# without a GPU, with a folder of CIFAR-10 as JPEG files (1,000 training images per class of the
+# official set).
 
 # %%
 # On Colab: install the course helpers (a no-op elsewhere).
@@ -244,8 +244,9 @@ del vgg_base
 # ### AlexNet, VGG16 and ResNet-18 in torchvision
 #
 # torchvision builds the classic ImageNet networks. `weights=None` means random initial weights:
-# nothing is downloaded (the old `pretrained=True` argument is gone from torchvision; pretrained
-# weights are asked for with `weights=...` — see notebook 10). To count parameters we do not even
+# nothing is downloaded (the old `pretrained=True` argument has been deprecated since torchvision
+# 0.13: it still works, with a warning, and may be removed; pretrained weights are asked for with
+# `weights=...`, which names exactly which weights — see notebook 10). To count parameters we do not even
 # need memory for them: on PyTorch's `meta` device a module has shapes but no data, so VGG16's
 # 138 million parameters cost nothing here.
 

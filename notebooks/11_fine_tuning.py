@@ -269,7 +269,8 @@ if run_keras:
     keras_finetuned = artifacts.save_artifact(
         model, "11_keras_finetuned",
         run.artifact_record({"test_accuracy": keras_metrics["keras_finetune_test_acc"], "epochs": cfg.epochs,
-                             "backbone": backbone_name, "image_size": size, "started_from": keras_metrics["keras_baseline_source"]}),
+                             "backbone": backbone_name, "image_size": size, "started_from": keras_metrics["keras_baseline_source"]},
+                            data=[split_info.name]),
         run.output_dir)
     print(pd.DataFrame({"model": ["starting model (head trained, base frozen)", f"control: head, {cfg.epochs} more epochs",
                                   f"fine-tuned: top block + head, {cfg.epochs} epochs"],
@@ -279,10 +280,10 @@ if run_keras:
 # %% [markdown]
 # The test split was used once per model, at the end, and all three rows are on the same test
 # images. Read the fine-tuned row against the **control**, not against the starting model: the
-# control's row shows how much the extra epochs alone bring. On the `laptop` profile's 250 test
-# images one image is 0.4 points, and two runs with different seeds differ by a point or so; the
-# check at the end of the notebook says whether this run's difference went the expected way. On the `full` profile (VGG16
-# with ImageNet weights, 150×150, 2,000 training images, 30 or more epochs on a GPU) the book reaches
+# control's row shows how much the extra epochs alone bring. On the `laptop` profile's 500 test
+# images one image is 0.2 points, so a difference of a few images can be luck; the check at the
+# end of the notebook says whether this run's difference went the expected way. On the `full`
+# profile (VGG16 with ImageNet weights, 150×150, 2,000 training images, 30 or more epochs on a GPU) the book reaches
 # about 97% test accuracy after fine-tuning. The fine-tuned model is saved in the artifacts folder as
 # `11_keras_finetuned.keras`; notebook 12 explains its decisions with Grad-CAM.
 #
@@ -479,7 +480,7 @@ if run_torch:
         run.path("torch_finetuned.pt"), "11_torch_finetuned",
         run.artifact_record({"best_val_accuracy": float(finetune_best["val_accuracy"]), "test_accuracy": finetune_test_acc,
                              "backbone": backbone.name, "image_size": cfg.torch_image_size,
-                             "dataset": torch_dataset_name, "classes": splits.classes}),
+                             "dataset": torch_dataset_name, "classes": splits.classes}, data=[torch_dataset_name]),
         run.output_dir)
 
 # %% [markdown]

@@ -736,7 +736,7 @@ if run_torch:
 # |---|---|---|
 # | feature maps and prediction together | a second functional `keras.Model(inputs, [conv.output, model.output])` | a forward hook on the conv block |
 # | gradient of the class score | `tf.GradientTape` around that model's call | a backward hook (or `torch.autograd.grad`) |
-# | nested pretrained base | rebuild the graph through the base's layers (else "Graph disconnected") | hooks work at any depth |
+# | nested pretrained base | rebuild the graph through the base's layers (else a `ValueError`: the inner layer's output "is not connected to `inputs`") | hooks work at any depth |
 # | clean-up | nothing to undo | remove the hooks (`handle.remove()`), or they fire on every later call |
 
 # %% [markdown]

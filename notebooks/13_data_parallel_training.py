@@ -34,7 +34,7 @@
 # **Data.** MNIST through the course's data layer, as in 06 (the training script asks the data
 # layer itself: rank 0 fetches, the others wait). **Costs** about 105 CPU-seconds over all its
 # processes in `smoke` and about 200 in `laptop` (20,000 digits, 2 epochs per run); on a busy 2-core
-# machine shared with other jobs the `laptop` run took 15.5 minutes of wall time. Everything here runs for real with two processes
+# machine the stored `laptop` run took about 2.5 minutes of wall time. Everything here runs for real with two processes
 # on a 2-core CPU machine; on such a machine the point is correctness, not speed (section 4 says
 # what to expect from GPUs).
 
@@ -188,9 +188,10 @@ run.lesson("batchnorm_breaks_equivalence",
 # running averages (DDP broadcasts rank 0's buffers at each forward, so the others are overwritten).
 # With large per-rank batches this hardly matters; with small ones (detection, segmentation, big
 # images, 2–8 per GPU) it hurts. The fix is one line before wrapping the model:
-# `model = nn.SyncBatchNorm.convert_sync_batchnorm(model)`, which all-reduces the per-rank sums of
-# x and x² so that every rank normalises with the statistics of the global batch (the "mean of
-# the two rank means" above, for equal shards). It costs an extra all-reduce per BN layer, and in
+# `model = nn.SyncBatchNorm.convert_sync_batchnorm(model)`: at each BN layer every rank computes its
+# shard's mean, variance and count, the ranks gather each other's, and each combines them into the
+# statistics of the global batch (the "mean of the two rank means" above, for equal shards).
+# It costs one extra collective (an all-gather) per BN layer at every step, and in
 # PyTorch it needs GPU (or XPU) tensors, so it cannot run on this CPU machine.
 #
 # ## 2. The training script
@@ -249,7 +250,8 @@ def show_log(text, keep=("MNIST", "[rank ", "global batch", "epoch ", "resumed",
     for line in text.splitlines():
         if line.startswith(keep) or "exitcode" in line:
             if "exitcode" in line and "] " in line:
-                line = "torchrun: " + line.split("] ", 1)[1].split(" of binary:")[0]
+                # the process id changes with every run: it says nothing to a reader
+                line = "torchrun: " + line.split("] ", 1)[1].split(" of binary:")[0].split(" (pid:")[0]
             if "metrics -> " in line:
                 head, path = line.split("metrics -> ", 1)
                 line = f"{head}metrics -> {display_path(path)}"
@@ -273,8 +275,9 @@ show_log(log1)
 # ## 3. Equivalence: 1 process at batch B = 2 processes at B/2
 #
 # Both runs started from the same weights and saw the same global batches (the sampler's
-# permutation depends on the seed and the epoch, not on the number of ranks; rank r takes every
-# r-th example of it). Both saved their weights after the same number of steps. If DDP does what
+# permutation depends on the seed and the epoch, not on the number of ranks; with N ranks,
+# rank r takes the examples at positions r, r + N, r + 2N, ... of it). Both saved their weights
+# after the same number of steps. If DDP does what
 # section 1 says, they are the same weights, up to float rounding.
 
 # %%

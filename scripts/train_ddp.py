@@ -71,9 +71,16 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
+def say(text: str) -> None:
+    """One line in one write: ``print`` writes the text and its newline separately, and two ranks
+    sharing a pipe can slip a line in between, gluing two lines into one."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
 def log(rank: int, *msg):
     if rank == 0:  # one voice: N ranks printing the same line make logs unreadable
-        print(*msg, flush=True)
+        say(" ".join(map(str, msg)))
 
 
 def main(argv=None) -> int:
@@ -142,8 +149,8 @@ def train(args, cfg, rank, world, local_rank, attempt, backend, device, out) -> 
     test_loader = make_loader(test_ds, batch_size=500)
     criterion = nn.CrossEntropyLoss()
     global_batch = cfg["batch_size"] * world
-    print(f"[rank {rank}] shard of {len(sampler)} digits, {len(loader)} batches of {cfg['batch_size']} per epoch, "
-          f"seed {args.seed + rank}, device {device}", flush=True)
+    say(f"[rank {rank}] shard of {len(sampler)} digits, {len(loader)} batches of {cfg['batch_size']} per epoch, "
+        f"seed {args.seed + rank}, device {device}")
     log(rank, f"global batch {global_batch} = {cfg['batch_size']} per rank x {world} ranks")
 
     step = start_epoch * len(loader)
@@ -164,7 +171,7 @@ def train(args, cfg, rank, world, local_rank, attempt, backend, device, out) -> 
             if args.snapshot_step and step == args.snapshot_step and rank == 0:
                 torch.save(model.state_dict(), out / f"{cud.SNAPSHOT_PREFIX}{step}_world{world}.pt")
             if args.fail_once_at_step and step == args.fail_once_at_step and attempt == 0 and rank == min(1, world - 1):
-                print(f"[rank {rank}] simulated failure at step {step} (epoch {epoch + 1}): exiting", flush=True)
+                say(f"[rank {rank}] simulated failure at step {step} (epoch {epoch + 1}): exiting")
                 os._exit(1)                 # a crash: no clean-up, no goodbye to the other ranks
         if device.type == "cuda":
             torch.cuda.synchronize()

@@ -141,7 +141,9 @@ def load_backbone(image_size: int, backbone: str | None = None, tiny: bool = Fal
             src = f"imagenet ({info.source})"
             print(f"Backbone: {BACKBONES[name]['title']} with ImageNet weights from {info.source}")
             return Backbone(name, base, src, str(info.root), preprocessing_layer(name)), tried
-        print(f"{BACKBONES[name]['title']}: no ImageNet weights ({info.origin})")
+        # the whole reason is printed once, by run.record(*tried), with the other weights tried
+        print(f"{BACKBONES[name]['title']}: no ImageNet weights could be had"
+              + ("" if tiny or name == order[-1] else "; trying the next backbone"))
         if tiny:  # a tiny run keeps the profile's model choice; random weights stand in
             return (Backbone(name, build_base(name, image_size, weights=None), "random (stand-in)", None,
                              preprocessing_layer(name)), tried)

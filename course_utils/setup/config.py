@@ -47,11 +47,19 @@ def data_home() -> Path:
     return (base / "cnn-course").resolve()
 
 
+def _site_packages() -> list[str]:
+    import site
+    import sysconfig
+
+    return sorted({sysconfig.get_paths()["purelib"], *site.getsitepackages()}, key=len, reverse=True)
+
+
 def display_path(path) -> str:
     """A path as printed in a notebook: short and free of this machine's layout.
 
     Inside a mirror folder it is written ``$COURSE_DATA_MIRROR/...``; inside a data root
-    ``$COURSE_DATA_ROOT/...``; inside the working folder or the
+    ``$COURSE_DATA_ROOT/...``; inside an installed package ``<site-packages>/...``; inside the
+    working folder or the
     repository, relative (to the repository root when outside the working folder); inside the home
     folder ``~/...``; inside a cache outside it ``$COURSE_DATA_HOME/...``; anywhere else
     ``.../<name>``. Stored notebooks therefore never show where the
@@ -63,6 +71,8 @@ def display_path(path) -> str:
     # a mirror first: it may lie inside a data root, and "mirror" says more about where a file came from
     anchors = [(Path(m), "$COURSE_DATA_MIRROR") for m in mirrors() if "://" not in m]
     anchors += [(root, "$COURSE_DATA_ROOT") for root in data_roots()]
+    # a file shipped in an installed package: where the environment lives is nobody's business
+    anchors += [(Path(site).resolve(), "<site-packages>") for site in _site_packages()]
     anchors += [(Path.cwd().resolve(), "."), (REPO_ROOT, "."), (Path.home().resolve(), "~"),
                 (data_home(), "$COURSE_DATA_HOME")]
     for base, label in anchors:

@@ -145,15 +145,23 @@ class Run:
         """A file inside this run's output folder (models, figures)."""
         return self.output_dir / filename
 
-    def artifact_record(self, metrics: dict) -> dict:
+    def artifact_record(self, metrics: dict, data=None) -> dict:
         """The record :func:`course_utils.setup.artifacts.save_artifact` keeps next to a model this
-        run hands on: notebook, profile, seed, the metrics that matter, and the data it read."""
+        run hands on: notebook, profile, seed, the metrics that matter, and the data it read.
+
+        ``data``: the names of the datasets (and weights) this model was made from, for a notebook
+        that reads several (a PyTorch model trained on ants and bees must not be said to come from
+        cats and dogs too); ``None`` keeps everything the run read."""
+        unknown = sorted(set(data or ()) - set(self.provenance))
+        if unknown:
+            raise ValueError(f"artifact_record: {unknown} not read by this run (it read {sorted(self.provenance)})")
         return {"notebook": self.notebook, "profile": self.profile, "seed": self.seed,
                 "metrics": _jsonable(metrics),
-                "data": {k: _jsonable(v.provenance()) for k, v in self.provenance.items()}}
+                "data": {k: _jsonable(v.provenance()) for k, v in self.provenance.items()
+                         if data is None or k in data}}
 
     # -- lessons --------------------------------------------------------------------------
-    def lesson(self, id: str, claim: str, holds, evidence: str) -> bool:
+    def lesson(self, id: str, claim: str, holds, evidence: str) -> None:
         """Record one lesson of this notebook as a check its own run computed.
 
         ``claim`` is the sentence the notebook teaches, ``holds`` the boolean the run computed,
@@ -163,7 +171,7 @@ class Run:
         """
         entry = {"id": str(id), "claim": str(claim), "holds": bool(holds), "evidence": str(evidence)}
         self.lessons = [le for le in self.lessons if le["id"] != entry["id"]] + [entry]
-        return entry["holds"]
+        # returns nothing: a cell ending in run.lesson(...) would otherwise store a bare "True"
 
     def show_lessons(self) -> None:
         """Print "What this run showed": each lesson with ✓ (held) or ✗ (did not hold here)."""

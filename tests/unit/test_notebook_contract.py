@@ -142,3 +142,22 @@ def test_template_follows_the_contract():
 
 # ---- the metrics file of each notebook's smoke run (executed once, by nbval) ---------------
 
+
+
+def test_an_artifact_record_names_only_the_data_its_model_was_made_from(tmp_path, monkeypatch):
+    """A notebook that reads two datasets (11: cats and dogs for Keras, ants and bees for PyTorch)
+    must not say its PyTorch model came from both."""
+    from course_utils import setup_notebook
+
+    monkeypatch.delenv("COURSE_OUTPUT_DIR", raising=False)
+    run = setup_notebook("02_linear_scores", profile="smoke", data_source="synthetic", output_dir=str(tmp_path),
+                         seed=1, verbose=False)
+    run.get_data("cifar10")
+    run.get_data("mnist")
+    assert set(run.artifact_record({"acc": 0.5})["data"]) == {"cifar10", "mnist"}
+    assert set(run.artifact_record({"acc": 0.5}, data=["mnist"])["data"]) == {"mnist"}
+    with pytest.raises(ValueError, match="not read by this run"):
+        run.artifact_record({"acc": 0.5}, data=["hymenoptera"])
+    run.lesson("learns", "it learns", True, "0.9 vs 0.1")
+    assert run.lesson("learns", "it learns", False, "0.1 vs 0.9") is None   # no bare True under a cell
+    assert run.lessons == [{"id": "learns", "claim": "it learns", "holds": False, "evidence": "0.1 vs 0.9"}]
