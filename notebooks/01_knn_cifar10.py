@@ -29,7 +29,7 @@
 # **Data.** CIFAR-10 through `run.get_data("cifar10")`: the official python archive (its checksum is
 # verified before anything is unpickled, because unpickling an untrusted file can run code) or,
 # with `data_dir`, a folder `train/<class>/*`, `test/<class>/*` of PNG/JPEG images.
-# **Runs in** under a minute (`smoke`) and about a minute (`laptop`, 2 CPU cores).
+# **Runs in** under a minute (`smoke`) and under a minute (`laptop`, 2 CPU cores).
 #
 # **Stored outputs** come from a `laptop` run (5,000 training / 500 test images) on a shared
 # 2-CPU-core machine, with a folder of CIFAR-10 as JPEG files (1,000 training and 200 test images per

@@ -27,7 +27,7 @@
 #   *template* image per class.
 #
 # **Data.** CIFAR-10 through `run.get_data("cifar10")` (the official archive, or a folder of images with
-# `data_dir`). **Runs in** well under a minute (`smoke`) and about a minute (`laptop`, 2 CPU cores).
+# `data_dir`). **Runs in** well under a minute (`smoke`) and under half a minute (`laptop`, 2 CPU cores).
 #
 # **Stored outputs** come from a `laptop` run on a folder of CIFAR-10 as JPEG files (1,000 training
 # and 200 test images per class) on a shared 2-CPU-core machine: the numbers are real but not the

@@ -28,7 +28,7 @@
 #   strength on a validation split, and read the learned weights as class templates.
 #
 # **Data.** CIFAR-10 through `run.get_data("cifar10")` (the official archive, or a folder of images with
-# `data_dir`). **Runs in** under a minute (`smoke`) and about a minute (`laptop`, 2 CPU cores).
+# `data_dir`). **Runs in** under a minute (`smoke`) and under a minute (`laptop`, 2 CPU cores).
 #
 # **Stored outputs** come from a `laptop` run on a folder of CIFAR-10 as JPEG files, 1,000 training
 # and 200 test images per class, on a shared 2-CPU-core machine: 9,000 training,

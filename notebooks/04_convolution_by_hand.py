@@ -29,7 +29,7 @@
 # - explain why im2col is fast, with a timing you measure yourself.
 #
 # **Data.** No dataset: small arrays we write down or draw from a seeded random generator.
-# **Runs in** under a minute (`smoke`) and about a minute (`laptop`, 2 CPU cores; most of it is
+# **Runs in** under a minute (`smoke`) and under half a minute (`laptop`, 2 CPU cores; most of it is
 # starting TensorFlow and timing the loops of section 8). The outputs stored in this notebook
 # come from a `laptop` run on a 2-core CPU machine without a GPU (`profile="laptop"`).
 

@@ -29,7 +29,7 @@
 #
 # **Data.** MNIST (60,000 training and 10,000 test digits, 28×28 grayscale) through the course's
 # data layer (`run.get_data("mnist")`: a folder you have, the cache, a mirror, or the download).
-# **Runs in** about a minute (`smoke`) and about 14 minutes (`laptop`, on 2 shared CPU cores). The
+# **Runs in** about a minute (`smoke`) and about a minute and a half (`laptop`, 2 CPU cores). The
 # outputs stored in this notebook come from a `laptop` run on the real MNIST files (official
 # checksums) on a 2-core CPU machine without a GPU.
 

@@ -36,7 +36,7 @@
 # Kaggle describes the full set as 277,524 patches, 71.6% negative, cut from 162 whole-slide
 # images; its archive is organised in one folder per patient id, and those folders are what this
 # notebook counts (the part used here already has 167 of them, so do not read the two numbers as
-# the same thing). **Runs in** under a minute (`smoke`) and a few minutes (`laptop`, see the
+# the same thing). **Runs in** under a minute (`smoke`) and about a minute (`laptop`, see the
 # timings in the metrics file; measured on a shared 2-core CPU machine). The outputs stored in
 # this notebook come from a `laptop` run on a real part of the set,
 # `../shared/data/breast_histopathology_idc`: 167 patient folders, 6,016 patches, about **2%** of

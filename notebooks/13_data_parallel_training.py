@@ -34,7 +34,7 @@
 # **Data.** MNIST through the course's data layer, as in 06 (the training script asks the data
 # layer itself: rank 0 fetches, the others wait). **Costs** about 105 CPU-seconds over all its
 # processes in `smoke` and about 200 in `laptop` (20,000 digits, 2 epochs per run); on a busy 2-core
-# machine the stored `laptop` run took about 2.5 minutes of wall time. Everything here runs for real with two processes
+# machine the stored `laptop` run took about a minute and a half of wall time. Everything here runs for real with two processes
 # on a 2-core CPU machine; on such a machine the point is correctness, not speed (section 4 says
 # what to expect from GPUs).
 

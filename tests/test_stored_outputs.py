@@ -1,7 +1,8 @@
 """Checks on the outputs stored in notebooks/*.ipynb (what GitHub and the book show).
 
 - no TensorFlow/absl/CUDA log lines, no tqdm "IProgress not found" warning, no absolute path of the
-  machine that ran them, progress bars in their final state;
+  machine that ran them (in the notebooks or the metrics files), no bare True/False cell result,
+  progress bars in their final state;
 - every stored notebook has its metrics file in ``book/metrics/``; every lesson in it holds, and the
   "What this run showed" and metrics lines the notebook printed are those of the file;
 - ``book/results.md`` and README's table are what ``python -m course_utils results`` makes of them.
@@ -69,6 +70,8 @@ def noise_problems(nb) -> list[str]:
                 problems.append(f"cell {i} ({kind}): log noise: {line[:120]}")
             if ABSOLUTE_PATH.search(line):
                 problems.append(f"cell {i} ({kind}): absolute path: {line[:120]}")
+        if kind == "text/plain" and text.strip() in ("True", "False", "None"):
+            problems.append(f"cell {i}: a bare {text.strip()} stored as the cell's result says nothing to a reader")
         if kind in ("stdout", "stderr") and "\r" in text:
             problems.append(f"cell {i} ({kind}): progress bar stored as carriage-return fragments")
     for i, cell in enumerate(nb.cells):
@@ -114,6 +117,10 @@ def printed_metrics(nb) -> dict[str, str]:
 #: notebook and on the results page; this list only keeps a known ✗ from failing the suite, and an
 #: entry whose lesson holds again fails it (remove the entry then). Every other lesson must hold.
 NOT_HOLDING_YET: dict[tuple[str, str], str] = {
+    ("07_monkeypox_classifier", "cache_prefetch_pays"):
+        "the stored run timed the light network's epoch at 0.16 s plain vs 0.12 s with cache + prefetch (1.41x, "
+        "short of 1.5x); an earlier stored run of the notebook measured 0.30 s vs 0.13 s (2.27x). Epochs of a "
+        "tenth of a second are too short to time reliably on a shared 2-core machine",
     ("12_class_activation_maps", "keras_gradcam_points"):
         "Grad-CAM of 11's fine-tuned MobileNet 0.25 (the only Keras ImageNet weights offline) points inside the "
         "box on 0.710 of 200 composites at conv_pw_5_relu, the stage end that pointed best on validation "
@@ -195,6 +202,14 @@ def test_stored_lessons_hold_and_match_metrics_file(path):
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.parametrize("path", sorted(METRICS_DIR.glob("*.json")), ids=lambda p: p.name)
+def test_stored_metrics_name_no_path_of_the_machine_that_ran_them(path):
+    """The metrics files are published beside the notebooks: provenance is written as the notebooks
+    print paths ($COURSE_DATA_ROOT/..., $COURSE_DATA_MIRROR/..., ~/...)."""
+    found = [line.strip()[:120] for line in path.read_text().splitlines() if ABSOLUTE_PATH.search(line)]
+    assert not found, "\n".join(found)
+
+
 def test_results_page_and_readme_are_generated_from_stored_metrics(tmp_path):
     from course_utils.tools.results_page import (
         README_END,
@@ -245,6 +260,14 @@ def _notebook_with(*outputs, lessons_text: str | None = None):
 ])
 def test_noise_check_catches_each_problem(name, text):
     assert noise_problems(_notebook_with((name, text)))
+
+
+def test_noise_check_catches_a_bare_boolean_result():
+    nb = _notebook_with()
+    nb.cells[0].outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "True"}, execution_count=1)]
+    assert any("bare True" in p for p in noise_problems(nb))
+    nb.cells[0].outputs[0]["data"]["text/plain"] = "0.75"
+    assert noise_problems(nb) == []
 
 
 def test_noise_check_passes_clean_relative_paths():
