@@ -59,9 +59,8 @@ def display_path(path) -> str:
 
     Inside a mirror folder it is written ``$COURSE_DATA_MIRROR/...``; inside a data root
     ``$COURSE_DATA_ROOT/...``; inside an installed package ``<site-packages>/...``; inside the
-    working folder or the
-    repository, relative (to the repository root when outside the working folder); inside the home
-    folder ``~/...``; inside a cache outside it ``$COURSE_DATA_HOME/...``; anywhere else
+    working folder or the repository, relative (to the repository root when outside the working
+    folder); inside the home folder ``~/...``; inside a cache outside it ``$COURSE_DATA_HOME/...``; anywhere else
     ``.../<name>``. Stored notebooks therefore never show where the
     machine that ran them kept its files.
     """
